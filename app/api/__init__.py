@@ -1,0 +1,1 @@
+"""The REST API: FastAPI routers, dependencies and the HTTP face of errors."""

@@ -1,0 +1,129 @@
+"""Turn every error into an RFC 9457 problem+json response, and document them in OpenAPI."""
+
+from typing import Any
+
+import asyncpg
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import ChronicleError
+from app.schemas.problem import PROBLEM_MEDIA_TYPE, Problem, problem_type
+
+log = structlog.get_logger(__name__)
+
+_DESCRIPTIONS = {
+    400: "Malformed request (e.g. a body that is not JSON)",
+    404: "The chronicle, stream or event does not exist",
+    409: "Conflict: the name exists, the expected version does not match, or an event id "
+    "was reused",
+    413: "The body, an event or a batch is larger than the configured limit",
+    422: "The request is well-formed JSON but invalid",
+    503: "The database cannot be reached",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for these error statuses, all problem+json."""
+    ref = {"$ref": "#/components/schemas/Problem"}
+    return {
+        status: {
+            "description": _DESCRIPTIONS[status],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": ref}},
+        }
+        for status in statuses
+    }
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    request: Request,
+    details: dict[str, Any] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> ProblemResponse:
+    body = Problem(
+        type=problem_type(code),
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
+        instance=request.url.path,
+        details=details or {},
+        errors=errors,
+    )
+    return ProblemResponse(jsonable_encoder(body.model_dump(exclude_none=True)), status_code=status)
+
+
+async def _chronicle_error(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, ChronicleError)
+    return problem(
+        error.status, error.code, error.title, error.detail, request, details=error.details
+    )
+
+
+async def _validation_error(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in error.errors()
+    ]
+    if any(e["type"] == "json_invalid" for e in errors):
+        return problem(
+            400,
+            "malformed_json",
+            "Malformed JSON",
+            "the request body is not valid JSON: " + errors[0]["msg"],
+            request,
+            errors=errors,
+        )
+    summary = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
+    return problem(422, "validation_error", "Invalid request", summary, request, errors=errors)
+
+
+async def _http_error(request: Request, error: Exception) -> ProblemResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+        error.status_code, "http_error"
+    )
+    return problem(error.status_code, code, str(error.detail), str(error.detail), request)
+
+
+async def _database_unavailable(request: Request, error: Exception) -> ProblemResponse:
+    log.warning("database_unavailable", path=request.url.path, error=repr(error))
+    return problem(
+        503,
+        "unavailable",
+        "Database unavailable",
+        "the database cannot be reached right now; retry shortly",
+        request,
+    )
+
+
+async def _unexpected_error(request: Request, error: Exception) -> ProblemResponse:
+    log.exception("unhandled_error", path=request.url.path)
+    return problem(
+        500,
+        "internal_error",
+        "Internal error",
+        "the server failed unexpectedly; the error is logged. Retry, and report it if it persists",
+        request,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ChronicleError, _chronicle_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    for unavailable in (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+        app.add_exception_handler(unavailable, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,44 @@
+"""Service settings, read from ``CHRONICLE_*`` environment variables."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told. Build once (in the CLI or a test) and pass down."""
+
+    model_config = SettingsConfigDict(env_prefix="CHRONICLE_", env_file=None, extra="ignore")
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL. Unset: start an embedded PostgreSQL in data_dir.",
+    )
+    data_dir: Path = Field(
+        default=Path(".chronicle"),
+        description="Where the embedded PostgreSQL keeps its data (used only without database_url).",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    log_level: str = "info"
+    log_json: bool = True
+
+    pool_min_size: int = Field(default=2, ge=1)
+    pool_max_size: int = Field(default=20, ge=1)
+
+    max_event_bytes: int = Field(
+        default=1024 * 1024, ge=1, description="Largest data + metadata of one event, in bytes."
+    )
+    max_events_per_publish: int = Field(default=1000, ge=1)
+    max_request_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1, description="Largest HTTP request body, in bytes."
+    )
+    max_page_size: int = Field(default=1000, ge=1)
+    default_page_size: int = Field(default=100, ge=1)
+
+    def database_dsn(self) -> str:
+        """The plain libpq/asyncpg URL; only valid once a database URL is known."""
+        if self.database_url is None:
+            raise RuntimeError("no database URL: start the embedded PostgreSQL first")
+        return self.database_url.get_secret_value()

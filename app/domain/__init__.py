@@ -1,0 +1,1 @@
+"""Pure rules of the event store: no I/O, no transport."""

@@ -1,0 +1,123 @@
+"""The one error model: domain errors with stable codes, shared by REST and WebSocket."""
+
+from typing import Any
+
+
+class ChronicleError(Exception):
+    """Base of every error a client may see. ``code`` is stable and machine-readable."""
+
+    code = "chronicle_error"
+    title = "Chronicle error"
+    status = 400
+
+    def __init__(self, detail: str, **details: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.details = details
+
+
+class InvalidInputError(ChronicleError):
+    code = "invalid_input"
+    title = "Invalid input"
+    status = 422
+
+
+class InvalidNameError(InvalidInputError):
+    code = "invalid_name"
+    title = "Invalid name"
+
+
+class InvalidEventTypeError(InvalidInputError):
+    code = "invalid_event_type"
+    title = "Invalid event type"
+
+
+class InvalidRangeError(InvalidInputError):
+    code = "invalid_range"
+    title = "Invalid range"
+
+
+class MalformedJsonError(ChronicleError):
+    code = "malformed_json"
+    title = "Malformed JSON"
+    status = 400
+
+
+class TooLargeError(ChronicleError):
+    code = "too_large"
+    title = "Payload too large"
+    status = 413
+
+
+class EventTooLargeError(TooLargeError):
+    code = "event_too_large"
+    title = "Event too large"
+
+
+class BatchTooLargeError(TooLargeError):
+    code = "batch_too_large"
+    title = "Too many events in one publish"
+
+
+class NotFoundError(ChronicleError):
+    code = "not_found"
+    title = "Not found"
+    status = 404
+
+
+class ChronicleNotFoundError(NotFoundError):
+    code = "chronicle_not_found"
+    title = "Chronicle not found"
+
+
+class StreamNotFoundError(NotFoundError):
+    code = "stream_not_found"
+    title = "Stream not found"
+
+
+class EventNotFoundError(NotFoundError):
+    code = "event_not_found"
+    title = "Event not found"
+
+
+class ConflictError(ChronicleError):
+    code = "conflict"
+    title = "Conflict"
+    status = 409
+
+
+class ChronicleExistsError(ConflictError):
+    code = "chronicle_exists"
+    title = "Chronicle already exists"
+
+
+class WrongExpectedVersionError(ConflictError):
+    code = "wrong_expected_version"
+    title = "Wrong expected version"
+
+    def __init__(self, chronicle: str, stream: str, expected: str | int, actual: int | None):
+        shown = "no stream" if actual is None else str(actual)
+        super().__init__(
+            f"stream {chronicle}/{stream}: expected version {expected}, actual {shown}",
+            chronicle=chronicle,
+            stream=stream,
+            expected=expected,
+            actual=actual,
+        )
+        self.actual = actual
+
+
+class EventIdReusedError(ConflictError):
+    code = "event_id_reused"
+    title = "Event id reused for different content"
+
+
+class UnavailableError(ChronicleError):
+    code = "unavailable"
+    title = "Service unavailable"
+    status = 503
+
+
+def error_body(error: ChronicleError) -> dict[str, Any]:
+    """The transport-neutral shape of an error: code, message, details."""
+    return {"code": error.code, "message": error.detail, "details": error.details}

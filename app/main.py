@@ -1,0 +1,69 @@
+"""The application factory: create_app(settings) wires pool, routers, errors and middleware."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+
+from app import __version__
+from app.api import chronicles, events, health, streams
+from app.api.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from app.api.problems import install_problem_handlers
+from app.config import Settings
+from app.schemas.problem import Problem
+from app.storage.database import create_pool
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """\
+Chronicle is an event store: chronicles hold streams of immutable events.
+Publish with an expected version, read a stream or the global log, replay a time range.
+Every error is `application/problem+json` with a stable `code`."""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the service for ``settings`` (whose database URL must be known by now)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await create_pool(settings)
+        log.info("service_started", version=__version__)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+            log.info("service_stopped")
+
+    app = FastAPI(
+        title="Chronicle",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    for router in (chronicles.router, streams.router, events.router, health.router):
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(AccessLogMiddleware)
+    _document_problems(app)
+    return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Add the Problem schema that every documented error response refers to."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,190 @@
+"""Wire models for events: publishing and reading."""
+
+import base64
+import binascii
+import uuid
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+
+from app.domain.event_types import check_event_type
+from app.domain.events import JSON_CONTENT_TYPE, AppendResult, NewEvent, RecordedEvent
+from app.domain.expected_version import ExpectedVersion, parse_expected_version
+from app.errors import InvalidInputError
+
+Nanoseconds = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
+ExpectedVersionIn = (
+    Literal["any", "no_stream", "exists", "empty"] | Annotated[StrictInt, Field(ge=0)]
+)
+
+
+class EventIn(BaseModel):
+    """One event to publish: JSON in ``data``, or bytes in ``data_base64`` with a content type."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "sensor/temp/room1",
+                    "data": {"celsius": 21.5},
+                    "metadata": {"correlation_id": "c-1"},
+                }
+            ]
+        },
+    )
+
+    event_id: UUID | None = Field(
+        default=None, description="Idempotency key; generated when omitted"
+    )
+    type: str = Field(max_length=512, description="Segments separated by '/'")
+    data: Any = Field(default=None, description="The JSON payload (omit when binary)")
+    data_base64: str | None = Field(default=None, description="A binary payload, base64")
+    content_type: str | None = Field(
+        default=None,
+        max_length=255,
+        description="Media type of the payload; application/json for JSON data",
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    source_timestamp: Nanoseconds | None = Field(
+        default=None, description="The producer's own clock, nanoseconds since the Unix epoch"
+    )
+    client_id: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_payload(self) -> "EventIn":
+        if self.data_base64 is not None and "data" in self.model_fields_set:
+            raise ValueError("give either data (JSON) or data_base64 (binary), not both")
+        return self
+
+    def to_new_event(self) -> NewEvent:
+        """Validate the type, encode the payload once; raise domain errors on bad input."""
+        check_event_type(self.type)
+        binary: bytes | None = None
+        json_data: str | None = None
+        if self.data_base64 is not None:
+            try:
+                binary = base64.b64decode(self.data_base64, validate=True)
+            except (binascii.Error, ValueError) as error:
+                raise InvalidInputError(f"data_base64 is not valid base64: {error}") from error
+            content_type = self.content_type or "application/octet-stream"
+        else:
+            json_data = _dump(self.data)
+            content_type = self.content_type or JSON_CONTENT_TYPE
+        return NewEvent(
+            event_id=self.event_id or uuid.uuid4(),
+            type=self.type,
+            json_data=json_data,
+            binary_data=binary,
+            content_type=content_type,
+            metadata=_dump(self.metadata),
+            source_timestamp=self.source_timestamp,
+            client_id=self.client_id,
+        )
+
+
+def _dump(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError as error:  # e.g. integers beyond 64 bits
+        raise InvalidInputError(f"cannot store this JSON value: {error}") from error
+
+
+class PublishIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventIn] = Field(min_length=1)
+    expected_version: ExpectedVersionIn = Field(
+        default="any",
+        description="any | no_stream | exists | empty | the exact number of the last event",
+    )
+
+    def expected(self) -> ExpectedVersion:
+        return parse_expected_version(self.expected_version)
+
+    def new_events(self) -> list[NewEvent]:
+        return [e.to_new_event() for e in self.events]
+
+    def ids_all_generated(self) -> bool:
+        return all(e.event_id is None for e in self.events)
+
+
+class WrittenEvent(BaseModel):
+    event_id: UUID
+    version: int
+    position: int
+    recorded_at: int
+
+
+class PublishOut(BaseModel):
+    chronicle: str
+    stream: str
+    stream_version: int = Field(description="The stream's version after the publish")
+    events: list[WrittenEvent]
+    duplicate: bool = Field(
+        description="True when this repeated an earlier publish: nothing was written"
+    )
+
+    @classmethod
+    def of(cls, chronicle: str, stream: str, result: AppendResult) -> "PublishOut":
+        return cls(
+            chronicle=chronicle,
+            stream=stream,
+            stream_version=result.stream_version,
+            duplicate=result.duplicate,
+            events=[
+                WrittenEvent(
+                    event_id=e.event_id,
+                    version=e.version,
+                    position=e.position,
+                    recorded_at=e.recorded_at,
+                )
+                for e in result.events
+            ],
+        )
+
+
+class EventOut(BaseModel):
+    event_id: UUID
+    chronicle: str
+    stream: str
+    version: int
+    position: int
+    type: str
+    data: Any = Field(default=None, description="The JSON payload; absent for binary events")
+    data_base64: str | None = Field(default=None, description="A binary payload, base64")
+    content_type: str
+    metadata: dict[str, Any]
+    recorded_at: int = Field(description="Server time, nanoseconds since the Unix epoch")
+    source_timestamp: int | None
+    client_id: str | None
+
+    @classmethod
+    def of(cls, e: RecordedEvent) -> "EventOut":
+        return cls(
+            event_id=e.event_id,
+            chronicle=e.chronicle,
+            stream=e.stream,
+            version=e.version,
+            position=e.position,
+            type=e.type,
+            data=orjson.loads(e.json_data) if e.json_data is not None else None,
+            data_base64=(
+                base64.b64encode(e.binary_data).decode() if e.binary_data is not None else None
+            ),
+            content_type=e.content_type,
+            metadata=orjson.loads(e.metadata),
+            recorded_at=e.recorded_at,
+            source_timestamp=e.source_timestamp,
+            client_id=e.client_id,
+        )
+
+
+class EventPage(BaseModel):
+    events: list[EventOut]
+    next: int | None = Field(
+        description="Where the next page starts (a version, or a position for the global "
+        "log); null when there is nothing further"
+    )

@@ -1,0 +1,1 @@
+"""PostgreSQL storage: tables, queries, the appender, the embedded server."""

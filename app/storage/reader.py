@@ -1,0 +1,165 @@
+"""Reading events: one by number, a stream in pages, a time-range replay, the global log."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import asyncpg
+
+from app.domain.events import RecordedEvent
+from app.errors import EventNotFoundError
+from app.storage.catalog import chronicle_id, stream_id
+
+# Every query that yields events joins streams s and chronicles c to events e.
+EVENT_COLUMNS = (
+    "e.event_id, c.name AS chronicle, s.name AS stream, e.version, e.position, e.type, "
+    "e.data::text AS data, e.data_bin, e.content_type, e.metadata::text AS metadata, "
+    "e.recorded_at, e.source_timestamp, e.client_id"
+)
+_FROM = (
+    "FROM events e JOIN streams s ON s.id = e.stream_id JOIN chronicles c ON c.id = e.chronicle_id"
+)
+
+
+class Direction(StrEnum):
+    FORWARDS = "forwards"
+    BACKWARDS = "backwards"
+
+
+@dataclass(frozen=True, slots=True)
+class EventSlice:
+    """A page of events. ``next`` is where the following page starts (version or position);
+    None when there is nothing further in that direction right now."""
+
+    events: list[RecordedEvent]
+    next: int | None
+
+
+def recorded_event(row: asyncpg.Record) -> RecordedEvent:
+    return RecordedEvent(
+        event_id=row["event_id"],
+        chronicle=row["chronicle"],
+        stream=row["stream"],
+        version=row["version"],
+        position=row["position"],
+        type=row["type"],
+        json_data=row["data"],
+        binary_data=row["data_bin"],
+        content_type=row["content_type"],
+        metadata=row["metadata"],
+        recorded_at=row["recorded_at"],
+        source_timestamp=row["source_timestamp"],
+        client_id=row["client_id"],
+    )
+
+
+def _slice(rows: list[asyncpg.Record], limit: int, key: str) -> EventSlice:
+    """Pages fetch limit + 1 rows; the extra row, if any, is where the next page starts."""
+    events = [recorded_event(r) for r in rows[:limit]]
+    return EventSlice(events=events, next=rows[limit][key] if len(rows) > limit else None)
+
+
+async def get_event(pool: asyncpg.Pool, chronicle: str, stream: str, version: int) -> RecordedEvent:
+    sid = await stream_id(pool, chronicle, stream)
+    row = await pool.fetchrow(
+        f"SELECT {EVENT_COLUMNS} {_FROM} WHERE e.stream_id = $1 AND e.version = $2", sid, version
+    )
+    if row is None:
+        raise EventNotFoundError(
+            f"stream {chronicle}/{stream} has no event {version}",
+            chronicle=chronicle,
+            stream=stream,
+            version=version,
+        )
+    return recorded_event(row)
+
+
+async def read_stream(
+    pool: asyncpg.Pool,
+    chronicle: str,
+    stream: str,
+    start: int | None,
+    direction: Direction,
+    limit: int,
+) -> EventSlice:
+    """Events from version ``start`` (inclusive) on, in ``direction``.
+
+    ``start`` None means the first event forwards, the last event backwards.
+    """
+    sid = await stream_id(pool, chronicle, stream)
+    if direction is Direction.FORWARDS:
+        rows = await pool.fetch(
+            f"SELECT {EVENT_COLUMNS} {_FROM} WHERE e.stream_id = $1 AND e.version >= $2 "
+            "ORDER BY e.version LIMIT $3",
+            sid,
+            start or 0,
+            limit + 1,
+        )
+    else:
+        rows = await pool.fetch(
+            f"SELECT {EVENT_COLUMNS} {_FROM} WHERE e.stream_id = $1 "
+            "AND ($2::bigint IS NULL OR e.version <= $2) ORDER BY e.version DESC LIMIT $3",
+            sid,
+            start,
+            limit + 1,
+        )
+    return _slice(rows, limit, "version")
+
+
+async def replay(
+    pool: asyncpg.Pool,
+    chronicle: str,
+    stream: str,
+    start_ns: int,
+    end_ns: int,
+    limit: int,
+    from_version: int | None = None,
+) -> EventSlice:
+    """Events with ``start_ns <= recorded_at <= end_ns`` in order (ChronoLog's ReplayStory).
+
+    Pages continue from ``from_version``; recorded_at increases with version in a stream.
+    """
+    sid = await stream_id(pool, chronicle, stream)
+    rows = await pool.fetch(
+        f"SELECT {EVENT_COLUMNS} {_FROM} WHERE e.stream_id = $1 "
+        "AND e.recorded_at BETWEEN $2 AND $3 AND e.version >= $4 "
+        "ORDER BY e.recorded_at LIMIT $5",
+        sid,
+        start_ns,
+        end_ns,
+        from_version or 0,
+        limit + 1,
+    )
+    return _slice(rows, limit, "version")
+
+
+async def read_all(
+    pool: asyncpg.Pool, from_position: int, limit: int, chronicle: str | None = None
+) -> EventSlice:
+    """The global log in position (= commit) order, from ``from_position`` inclusive.
+
+    ``next`` is always set, so a follower can poll from it; it is one past the last
+    position returned (or ``from_position`` when nothing was found).
+    """
+    if chronicle is None:
+        rows = await pool.fetch(
+            f"SELECT {EVENT_COLUMNS} {_FROM} WHERE e.position >= $1 ORDER BY e.position LIMIT $2",
+            from_position,
+            limit,
+        )
+    else:
+        cid = await chronicle_id(pool, chronicle)
+        rows = await pool.fetch(
+            f"SELECT {EVENT_COLUMNS} {_FROM} WHERE e.chronicle_id = $1 AND e.position >= $2 "
+            "ORDER BY e.position LIMIT $3",
+            cid,
+            from_position,
+            limit,
+        )
+    events = [recorded_event(r) for r in rows]
+    return EventSlice(events=events, next=events[-1].position + 1 if events else from_position)
+
+
+async def last_position(pool: asyncpg.Pool) -> int:
+    """The highest position committed so far (0 for an empty store)."""
+    value: int = await pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+    return value

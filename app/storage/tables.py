@@ -1,0 +1,102 @@
+"""Table models (SQLModel). They define the schema Alembic migrates; rows never reach the wire."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Sequence,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlmodel import Field, SQLModel
+
+# Positions come from this sequence, drawn only while the append lock is held, so that
+# position order is commit order (see storage/appender.py).
+POSITION_SEQUENCE = Sequence("events_position_seq", start=1, metadata=SQLModel.metadata)
+
+
+class ChronicleRow(SQLModel, table=True):
+    __tablename__ = "chronicles"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    )
+    created_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+
+
+class StreamRow(SQLModel, table=True):
+    __tablename__ = "streams"
+    __table_args__ = (UniqueConstraint("chronicle_id", "name", name="streams_chronicle_name_key"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    chronicle_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("chronicles.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    attributes: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    )
+    # -1: exists, holds no event. Kept here so appends check it under one row lock.
+    version: int = Field(
+        default=-1, sa_column=Column(BigInteger, nullable=False, server_default=text("-1"))
+    )
+    first_recorded_at: int | None = Field(default=None, sa_column=Column(BigInteger))
+    last_recorded_at: int | None = Field(default=None, sa_column=Column(BigInteger))
+    created_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("stream_id", "version", name="events_stream_version_key"),
+        # Idempotency is enforced by the database for every event ever written.
+        UniqueConstraint("event_id", name="events_event_id_key"),
+        Index("events_chronicle_position_idx", "chronicle_id", "position"),
+        Index("events_stream_recorded_at_idx", "stream_id", "recorded_at"),
+        CheckConstraint("(data IS NULL) <> (data_bin IS NULL)", name="events_one_payload_check"),
+    )
+
+    position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    event_id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), nullable=False))
+    chronicle_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("chronicles.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    stream_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("streams.id", ondelete="CASCADE"), nullable=False)
+    )
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))
+    type: str = Field(sa_column=Column(Text, nullable=False))
+    data: Any | None = Field(default=None, sa_column=Column(JSONB))
+    data_bin: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    content_type: str = Field(sa_column=Column(Text, nullable=False))
+    metadata_: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column("metadata", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    )
+    recorded_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    source_timestamp: int | None = Field(default=None, sa_column=Column(BigInteger))
+    client_id: str | None = Field(default=None, sa_column=Column(Text))
