@@ -33,7 +33,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
 ) -> None:
-    """Migrate the database and serve the API (embedded PostgreSQL unless CHRONICLE_DATABASE_URL)."""
+    """Migrate and serve the API (embedded PostgreSQL unless CHRONICLE_DATABASE_URL is set)."""
     settings = Settings()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=overrides)

@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         default=Path(".chronicle"),
-        description="Where the embedded PostgreSQL keeps its data (used only without database_url).",
+        description="Where the embedded PostgreSQL keeps its data (without database_url).",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
