@@ -41,6 +41,8 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Route function names are the operation ids: stable names for generated clients.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     install_problem_handlers(app)
