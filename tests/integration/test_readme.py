@@ -1,0 +1,40 @@
+"""The README's curl walkthrough runs as written against a live server."""
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.support import TIMEOUT
+
+
+def walkthrough(repo_root: Path) -> str:
+    text = (repo_root / "README.md").read_text()
+    block = re.search(r"<!-- walkthrough:start -->\n```bash\n(.*?)```", text, re.S)
+    assert block, "README lost its walkthrough block"
+    return block.group(1)
+
+
+async def test_walkthrough_runs(repo_root: Path, server: str) -> None:
+    script = walkthrough(repo_root).replace("http://127.0.0.1:8000", server)
+    process = await asyncio.create_subprocess_exec(
+        "bash",
+        "-euo",
+        "pipefail",
+        "-c",
+        script,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(TIMEOUT * 3):
+        out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    output = out.decode()
+    if '"code":"chronicle_exists"' in output.split("\n")[0]:
+        pytest.fail("the walkthrough's chronicle already existed in the test database")
+    assert '"name":"lab"' in output
+    assert '"code":"wrong_expected_version"' in output and '"actual":1' in output
+    assert '"event_count":2' in output
+    assert output.count('"celsius":21.7') == 4  # read, get one, replay, global log
+    assert '"celsius":99' not in output  # the refused write left nothing behind
