@@ -1,5 +1,6 @@
 """Turn every error into an RFC 9457 problem+json response, and document them in OpenAPI."""
 
+import re
 from typing import Any
 
 import asyncpg
@@ -95,7 +96,22 @@ async def _http_error(request: Request, error: Exception) -> ProblemResponse:
     code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
         error.status_code, "http_error"
     )
-    return problem(error.status_code, code, str(error.detail), str(error.detail), request)
+    response = problem(error.status_code, code, str(error.detail), str(error.detail), request)
+    # Keep what the error carries for the client, e.g. Allow on 405.
+    response.headers.update(error.headers or {})
+    if error.status_code == 405:
+        # Starlette names only the first route on the path; list every method it serves.
+        response.headers["Allow"] = ", ".join(sorted(_methods_on_path(request)))
+    return response
+
+
+def _methods_on_path(request: Request) -> set[str]:
+    # Routers nest in FastAPI; the OpenAPI document is the flat list of path templates.
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), request.url.path):
+            methods |= {method.upper() for method in operations}
+    return methods
 
 
 async def _database_unavailable(request: Request, error: Exception) -> ProblemResponse:

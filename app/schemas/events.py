@@ -7,17 +7,32 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from app.domain.event_types import check_event_type
 from app.domain.events import JSON_CONTENT_TYPE, AppendResult, NewEvent, RecordedEvent
 from app.domain.expected_version import ExpectedVersion, parse_expected_version
+from app.domain.json_text import encode_json
 from app.errors import InvalidInputError
 
-Nanoseconds = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
+
+def _no_strings(value: Any) -> Any:
+    # JSON Schema counts 5.0 as an integer, so floats with no fraction pass; "5" and true do not.
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON integer, not a string or boolean")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_no_strings)]
+Nanoseconds = Annotated[JsonInt, Field(ge=0, le=2**63 - 1)]
 ExpectedVersionIn = (
-    Literal["any", "no_stream", "exists", "empty"] | Annotated[StrictInt, Field(ge=0)]
+    Literal["any", "no_stream", "exists", "empty"] | Annotated[JsonInt, Field(ge=0, le=2**63 - 1)]
 )
+# Segments are non-empty and never a bare wildcard; no control characters.
+_SEGMENT = r"(?:[^/?*\x00-\x1f][^/\x00-\x1f]*|[?*][^/\x00-\x1f]+)"
+EVENT_TYPE_PATTERN = rf"^(?:{_SEGMENT}(?:/{_SEGMENT})*)?$"
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+PRINTABLE_PATTERN = r"^[^\x00-\x1f]*$"
 
 
 class EventIn(BaseModel):
@@ -26,32 +41,40 @@ class EventIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "not": {"required": ["data", "data_base64"]},
             "examples": [
                 {
                     "type": "sensor/temp/room1",
                     "data": {"celsius": 21.5},
                     "metadata": {"correlation_id": "c-1"},
                 }
-            ]
+            ],
         },
     )
 
     event_id: UUID | None = Field(
         default=None, description="Idempotency key; generated when omitted"
     )
-    type: str = Field(max_length=512, description="Segments separated by '/'")
+    type: str = Field(
+        max_length=512,
+        pattern=EVENT_TYPE_PATTERN,
+        description="Segments separated by '/'; the empty string is the empty type",
+    )
     data: Any = Field(default=None, description="The JSON payload (omit when binary)")
-    data_base64: str | None = Field(default=None, description="A binary payload, base64")
+    data_base64: str | None = Field(
+        default=None, pattern=BASE64_PATTERN, description="A binary payload, base64"
+    )
     content_type: str | None = Field(
         default=None,
         max_length=255,
+        pattern=PRINTABLE_PATTERN,
         description="Media type of the payload; application/json for JSON data",
     )
     metadata: dict[str, Any] = Field(default_factory=dict)
     source_timestamp: Nanoseconds | None = Field(
         default=None, description="The producer's own clock, nanoseconds since the Unix epoch"
     )
-    client_id: str | None = Field(default=None, max_length=200)
+    client_id: str | None = Field(default=None, max_length=200, pattern=PRINTABLE_PATTERN)
 
     @model_validator(mode="after")
     def _one_payload(self) -> "EventIn":
@@ -71,7 +94,7 @@ class EventIn(BaseModel):
                 raise InvalidInputError(f"data_base64 is not valid base64: {error}") from error
             content_type = self.content_type or "application/octet-stream"
         else:
-            json_data = _dump(self.data)
+            json_data = encode_json(self.data, "data")
             content_type = self.content_type or JSON_CONTENT_TYPE
         return NewEvent(
             event_id=self.event_id or uuid.uuid4(),
@@ -79,17 +102,10 @@ class EventIn(BaseModel):
             json_data=json_data,
             binary_data=binary,
             content_type=content_type,
-            metadata=_dump(self.metadata),
+            metadata=encode_json(self.metadata, "metadata"),
             source_timestamp=self.source_timestamp,
             client_id=self.client_id,
         )
-
-
-def _dump(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError as error:  # e.g. integers beyond 64 bits
-        raise InvalidInputError(f"cannot store this JSON value: {error}") from error
 
 
 class PublishIn(BaseModel):

@@ -6,7 +6,9 @@ import asyncpg
 import orjson
 
 from app.domain.catalog import Chronicle, Page, Stream
+from app.domain.json_text import encode_json
 from app.errors import ChronicleExistsError, ChronicleNotFoundError, StreamNotFoundError
+from app.storage.database import refused_values
 
 _STREAM_COLUMNS = (
     "c.name AS chronicle, s.name, s.attributes::text AS attributes, s.version, "
@@ -41,18 +43,19 @@ def stream_not_found(chronicle: str, name: str) -> StreamNotFoundError:
 
 
 def _json(value: dict[str, Any]) -> str:
-    return orjson.dumps(value).decode()
+    return encode_json(value, "attributes")
 
 
 async def create_chronicle(pool: asyncpg.Pool, name: str, attributes: dict[str, Any]) -> Chronicle:
     """Create a chronicle; ChronicleExistsError when the name is taken."""
-    row = await pool.fetchrow(
-        "INSERT INTO chronicles (name, attributes) VALUES ($1, $2::jsonb) "
-        "ON CONFLICT (name) DO NOTHING "
-        "RETURNING name, attributes::text AS attributes, created_at",
-        name,
-        _json(attributes),
-    )
+    with refused_values():
+        row = await pool.fetchrow(
+            "INSERT INTO chronicles (name, attributes) VALUES ($1, $2::jsonb) "
+            "ON CONFLICT (name) DO NOTHING "
+            "RETURNING name, attributes::text AS attributes, created_at",
+            name,
+            _json(attributes),
+        )
     if row is None:
         raise ChronicleExistsError(f"chronicle {name!r} already exists", chronicle=name)
     return _chronicle(row)
@@ -84,13 +87,14 @@ async def update_chronicle_attributes(
     pool: asyncpg.Pool, name: str, patch: dict[str, Any]
 ) -> Chronicle:
     """Merge ``patch`` into the attributes (RFC 7386 at the top level: null removes a key)."""
-    row = await pool.fetchrow(
-        "UPDATE chronicles SET attributes = (attributes || $2::jsonb) - "
-        "ARRAY(SELECT key FROM jsonb_each($2::jsonb) WHERE value = 'null'::jsonb) "
-        "WHERE name = $1 RETURNING name, attributes::text AS attributes, created_at",
-        name,
-        _json(patch),
-    )
+    with refused_values():
+        row = await pool.fetchrow(
+            "UPDATE chronicles SET attributes = (attributes || $2::jsonb) - "
+            "ARRAY(SELECT key FROM jsonb_each($2::jsonb) WHERE value = 'null'::jsonb) "
+            "WHERE name = $1 RETURNING name, attributes::text AS attributes, created_at",
+            name,
+            _json(patch),
+        )
     if row is None:
         raise ChronicleNotFoundError(f"chronicle {name!r} does not exist", chronicle=name)
     return _chronicle(row)
@@ -119,13 +123,14 @@ async def acquire_stream(
     """
     async with pool.acquire() as conn, conn.transaction():
         cid = await chronicle_id(conn, chronicle)
-        created = await conn.fetchval(
-            "INSERT INTO streams (chronicle_id, name, attributes) VALUES ($1, $2, $3::jsonb) "
-            "ON CONFLICT (chronicle_id, name) DO NOTHING RETURNING id",
-            cid,
-            name,
-            _json(attributes),
-        )
+        with refused_values():
+            created = await conn.fetchval(
+                "INSERT INTO streams (chronicle_id, name, attributes) VALUES ($1, $2, $3::jsonb) "
+                "ON CONFLICT (chronicle_id, name) DO NOTHING RETURNING id",
+                cid,
+                name,
+                _json(attributes),
+            )
         row = await conn.fetchrow(
             f"SELECT {_STREAM_COLUMNS} FROM streams s JOIN chronicles c ON c.id = s.chronicle_id "
             "WHERE s.chronicle_id = $1 AND s.name = $2",

@@ -1,10 +1,13 @@
 """Connection pool and URL handling for PostgreSQL through asyncpg."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from app.config import Settings
+from app.errors import InvalidInputError
 
 
 def sqlalchemy_url(dsn: str) -> str:
@@ -23,3 +26,18 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
     )
     assert pool is not None
     return pool
+
+
+@contextmanager
+def refused_values() -> Iterator[None]:
+    """Translate PostgreSQL's refusal of a value (e.g. \\u0000 in JSON) into InvalidInputError."""
+    try:
+        yield
+    except (
+        asyncpg.UntranslatableCharacterError,
+        asyncpg.CharacterNotInRepertoireError,
+        asyncpg.InvalidTextRepresentationError,
+    ) as error:
+        raise InvalidInputError(
+            f"PostgreSQL cannot store this value: {error.args[0] if error.args else error}"
+        ) from error

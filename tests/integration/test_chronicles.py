@@ -104,3 +104,16 @@ async def test_bad_path_and_query_values(client: httpx.AsyncClient) -> None:
     )
     assert_problem(await client.get("/no/such/route"), 404, "not_found")
     assert_problem(await client.put("/chronicles"), 405, "method_not_allowed")
+
+
+async def test_attributes_postgres_cannot_store(client: httpx.AsyncClient) -> None:
+    name = fresh_name()
+    response = await client.post("/chronicles", json={"name": name, "attributes": {"k": "\u0000"}})
+    assert_problem(response, 422, "invalid_input")
+    assert_problem(await client.get(f"/chronicles/{name}"), 404, "chronicle_not_found")
+
+
+async def test_method_not_allowed_says_what_is(client: httpx.AsyncClient) -> None:
+    response = await client.request("TRACE", "/chronicles")
+    assert_problem(response, 405, "method_not_allowed")
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
