@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
+from annotated_types import Ge, Le
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from app.domain.event_types import check_event_type
@@ -23,11 +24,10 @@ def _no_strings(value: Any) -> Any:
     return value
 
 
-JsonInt = Annotated[int, BeforeValidator(_no_strings)]
-Nanoseconds = Annotated[JsonInt, Field(ge=0, le=2**63 - 1)]
-ExpectedVersionIn = (
-    Literal["any", "no_stream", "exists", "empty"] | Annotated[JsonInt, Field(ge=0, le=2**63 - 1)]
-)
+# Constraints before the validator, so that they reach the JSON schema as minimum/maximum.
+WholeNumber = Annotated[int, Ge(0), Le(2**63 - 1), BeforeValidator(_no_strings)]
+Nanoseconds = WholeNumber
+ExpectedVersionIn = Literal["any", "no_stream", "exists", "empty"] | WholeNumber
 # Segments are non-empty and never a bare wildcard; no control characters.
 _SEGMENT = r"(?:[^/?*\x00-\x1f][^/\x00-\x1f]*|[?*][^/\x00-\x1f]+)"
 EVENT_TYPE_PATTERN = rf"^(?:{_SEGMENT}(?:/{_SEGMENT})*)?$"
