@@ -37,6 +37,11 @@ class InvalidRangeError(InvalidInputError):
     title = "Invalid range"
 
 
+class InvalidPatternError(InvalidInputError):
+    code = "invalid_pattern"
+    title = "Invalid type pattern"
+
+
 class MalformedJsonError(ChronicleError):
     code = "malformed_json"
     title = "Malformed JSON"

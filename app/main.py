@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import chronicles, events, health, streams
+from app.api import chronicles, events, health, queries, streams
 from app.api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from app.api.problems import install_problem_handlers
 from app.config import Settings
@@ -46,7 +46,13 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_problem_handlers(app)
-    for router in (chronicles.router, streams.router, events.router, health.router):
+    for router in (
+        chronicles.router,
+        streams.router,
+        events.router,
+        queries.router,
+        health.router,
+    ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(AccessLogMiddleware)

@@ -14,8 +14,10 @@ from app.api.deps import (
 )
 from app.api.problems import problem_responses
 from app.domain.names import CHRONICLE_NAME_PATTERN
+from app.domain.patterns import parse_patterns
 from app.errors import InvalidRangeError
 from app.schemas.events import EventOut, EventPage, PublishIn, PublishOut
+from app.schemas.queries import TypePatterns
 from app.storage import appender, reader
 from app.storage.reader import Direction, EventSlice
 
@@ -144,7 +146,9 @@ async def read_all(
         str | None, Query(pattern=CHRONICLE_NAME_PATTERN, description="Only this chronicle")
     ] = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
+    types: TypePatterns = None,
 ) -> EventPage:
     """Every event in position order, which is commit order: a reader following `next`
-    never misses an event that commits later."""
-    return _page(await reader.read_all(pool, from_position, limit, chronicle))
+    never misses an event that commits later. `types` keeps only matching events."""
+    patterns = None if types is None else parse_patterns(types)
+    return _page(await reader.read_all(pool, from_position, limit, chronicle, patterns))

@@ -42,7 +42,13 @@ ins AS (
     SELECT nextval('events_position_seq'), event_id, $1, $2, $3 + ord, type, data::jsonb,
            data_bin, content_type, metadata::jsonb, base + ord - 1, source_timestamp, client_id
     FROM new ORDER BY ord
-    RETURNING position, version, recorded_at
+    RETURNING position, version, recorded_at, type
+),
+latest AS (
+    -- One row per type: ON CONFLICT may not touch the same row twice in one statement.
+    INSERT INTO latest_events (stream_id, type, chronicle_id, position)
+    SELECT DISTINCT ON (type) $2, type, $1, position FROM ins ORDER BY type, position DESC
+    ON CONFLICT (stream_id, type) DO UPDATE SET position = excluded.position
 ),
 upd AS (
     UPDATE streams SET version = $3 + cardinality($5::uuid[]),

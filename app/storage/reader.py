@@ -6,6 +6,7 @@ from enum import StrEnum
 import asyncpg
 
 from app.domain.events import RecordedEvent
+from app.domain.patterns import Pattern, patterns_regex
 from app.errors import EventNotFoundError
 from app.storage.catalog import chronicle_id, stream_id
 
@@ -133,28 +134,34 @@ async def replay(
 
 
 async def read_all(
-    pool: asyncpg.Pool, from_position: int, limit: int, chronicle: str | None = None
+    pool: asyncpg.Pool,
+    from_position: int,
+    limit: int,
+    chronicle: str | None = None,
+    patterns: list[Pattern] | None = None,
 ) -> EventSlice:
     """The global log in position (= commit) order, from ``from_position`` inclusive.
 
-    ``next`` is always set, so a follower can poll from it; it is one past the last
-    position returned (or ``from_position`` when nothing was found).
+    ``patterns`` (None: every type) filter by type in SQL, as a regex over the position
+    index walk. ``next`` is always set, so a follower can poll from it; it is one past
+    the last position returned (or ``from_position`` when nothing was found).
     """
-    if chronicle is None:
-        rows = await pool.fetch(
-            f"SELECT {EVENT_COLUMNS} {_FROM} WHERE e.position >= $1 ORDER BY e.position LIMIT $2",
-            from_position,
-            limit,
-        )
-    else:
-        cid = await chronicle_id(pool, chronicle)
-        rows = await pool.fetch(
-            f"SELECT {EVENT_COLUMNS} {_FROM} WHERE e.chronicle_id = $1 AND e.position >= $2 "
-            "ORDER BY e.position LIMIT $3",
-            cid,
-            from_position,
-            limit,
-        )
+    if patterns == []:
+        return EventSlice(events=[], next=from_position)
+    params: list[object] = [from_position]
+    conditions = ["e.position >= $1"]
+    if chronicle is not None:
+        params.append(await chronicle_id(pool, chronicle))
+        conditions.append(f"e.chronicle_id = ${len(params)}")
+    if patterns is not None:
+        params.append(patterns_regex(patterns))
+        conditions.append(f"e.type ~ ${len(params)}")
+    params.append(limit)
+    rows = await pool.fetch(
+        f"SELECT {EVENT_COLUMNS} {_FROM} WHERE {' AND '.join(conditions)} "
+        f"ORDER BY e.position LIMIT ${len(params)}",
+        *params,
+    )
     events = [recorded_event(r) for r in rows]
     return EventSlice(events=events, next=events[-1].position + 1 if events else from_position)
 

@@ -75,6 +75,16 @@ class EventRow(SQLModel, table=True):
         UniqueConstraint("event_id", name="events_event_id_key"),
         Index("events_chronicle_position_idx", "chronicle_id", "position"),
         Index("events_stream_recorded_at_idx", "stream_id", "recorded_at"),
+        # Timeseries queries of a chronicle, ordered by either clock with position as the
+        # tie-break, so a continue-after cursor is one index range (see storage/queries.py).
+        Index("events_chronicle_recorded_at_idx", "chronicle_id", "recorded_at", "position"),
+        Index(
+            "events_chronicle_source_ts_idx",
+            "chronicle_id",
+            "source_timestamp",
+            "position",
+            postgresql_where=text("source_timestamp IS NOT NULL"),
+        ),
         CheckConstraint("(data IS NULL) <> (data_bin IS NULL)", name="events_one_payload_check"),
     )
 
@@ -100,3 +110,29 @@ class EventRow(SQLModel, table=True):
     recorded_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     source_timestamp: int | None = Field(default=None, sa_column=Column(BigInteger))
     client_id: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class LatestEventRow(SQLModel, table=True):
+    """The newest event of each type in each stream, kept by the appender in the same
+    statement as the insert, so "latest per type" never scans the events table. Keyed by
+    stream (not chronicle) so deleting a stream leaves the right answer behind."""
+
+    __tablename__ = "latest_events"
+    __table_args__ = (
+        Index("latest_events_chronicle_type_idx", "chronicle_id", "type", "position"),
+    )
+
+    stream_id: int = Field(
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("streams.id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    type: str = Field(sa_column=Column(Text, primary_key=True))
+    chronicle_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("chronicles.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    position: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -1,0 +1,33 @@
+"""Wire models of the per-chronicle queries (latest, timeseries) and the pattern parameter."""
+
+from typing import Annotated
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+from app.domain.queries import QueryResult
+from app.schemas.events import EventOut
+
+TypePatterns = Annotated[
+    list[str] | None,
+    Query(
+        description=(
+            "Type patterns, repeated (`types=a/*&types=b/?`); an event matches if any "
+            "pattern does. Segments are separated by `/`; `?` matches exactly one "
+            "segment, `*` zero or more and only as the last segment; an empty value is "
+            "the empty pattern, matching only the empty type. Absent: every type."
+        ),
+        examples=[["sensor/temp/*"]],
+    ),
+]
+
+
+class QueryOut(BaseModel):
+    events: list[EventOut]
+    more_follows: bool = Field(
+        description="Whether more events match: ask again with `after` = the last event_id"
+    )
+
+    @classmethod
+    def of(cls, result: QueryResult) -> "QueryOut":
+        return cls(events=[EventOut.of(e) for e in result.events], more_follows=result.more_follows)
