@@ -37,6 +37,30 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, ge=1)
     default_page_size: int = Field(default=100, ge=1)
 
+    ws_ping_interval: float = Field(
+        default=20.0, gt=0, description="Seconds between the hub's keep-alive pings."
+    )
+    ws_pong_timeout: float = Field(
+        default=20.0, gt=0, description="Seconds a client has to answer a ping before it is closed."
+    )
+    ws_max_frame_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1, description="Largest client frame; larger ones close 1009."
+    )
+    ws_send_queue_size: int = Field(
+        default=256, ge=1, description="Data frames buffered per connection before calls wait."
+    )
+    ws_control_queue_size: int = Field(
+        default=1024, ge=1, description="Replies (pong, ack, error) buffered before a client that "
+        "stopped reading is dropped.",
+    )
+    ws_subscription_page_size: int = Field(
+        default=200, ge=1, description="Events a subscription reads from the database at a time."
+    )
+    ws_subscription_poll_interval: float = Field(
+        default=5.0, gt=0, description="Seconds a live subscription waits for a NOTIFY before "
+        "re-reading anyway (covers notifications lost while the listener reconnects).",
+    )
+
     def database_dsn(self) -> str:
         """The plain libpq/asyncpg URL; only valid once a database URL is known."""
         if self.database_url is None:

@@ -12,8 +12,11 @@ from app.api import chronicles, events, health, queries, streams
 from app.api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from app.api.problems import install_problem_handlers
 from app.config import Settings
+from app.hub import router as hub_router
+from app.hub.hub import Hub
 from app.schemas.problem import Problem
 from app.storage.database import create_pool
+from app.storage.notifications import Listener
 
 log = structlog.get_logger(__name__)
 
@@ -29,10 +32,15 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
+        listener = Listener(settings.database_dsn())
+        await listener.start()
+        app.state.hub = Hub(app.state.pool, settings, listener)
         log.info("service_started", version=__version__)
         try:
             yield
         finally:
+            await app.state.hub.close()
+            await listener.stop()
             await app.state.pool.close()
             log.info("service_stopped")
 
@@ -52,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
         events.router,
         queries.router,
         health.router,
+        hub_router.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)

@@ -1,0 +1,1 @@
+"""The WebSocket hub: frames, calls, subscriptions, keep-alive over one endpoint."""

@@ -1,0 +1,71 @@
+"""What a hub method sees of its call: params, an inbox of ``send`` frames, a way to emit data."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel
+
+from app.config import Settings
+from app.domain.limits import PublishLimits
+from app.storage.notifications import Listener
+
+END_OF_INPUT: Any = object()
+"""What ``CallContext.receive`` returns once the client sent ``end``."""
+
+
+@dataclass
+class CallContext:
+    """Per call. ``emit`` waits while the connection's send queue is full: that is the
+    backpressure that keeps a slow client's memory bounded."""
+
+    call_id: Any
+    pool: asyncpg.Pool
+    settings: Settings
+    listener: Listener
+    emit: Callable[[Any], Awaitable[None]]
+    stats: Callable[[], dict[str, Any]] = dict
+    inbox: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
+    shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def receive(self) -> Any:
+        """The ``data`` of the next ``send`` frame, or END_OF_INPUT after ``end``."""
+        return await self.inbox.get()
+
+    @property
+    def limits(self) -> PublishLimits:
+        return PublishLimits(
+            max_event_bytes=self.settings.max_event_bytes,
+            max_events_per_publish=self.settings.max_events_per_publish,
+        )
+
+
+Handler = Callable[[CallContext, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A hub method. ``accepts_sends``: client- or bidirectional streaming."""
+
+    name: str
+    params: type[BaseModel]
+    handler: Handler
+    kind: str
+    accepts_sends: bool = False
+
+
+METHODS: dict[str, Method] = {}
+
+
+def method(
+    name: str, params: type[BaseModel], kind: str = "unary", accepts_sends: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register ``handler`` as the hub method ``name``; its return value is the end result."""
+
+    def register(handler: Handler) -> Handler:
+        METHODS[name] = Method(name, params, handler, kind, accepts_sends)
+        return handler
+
+    return register

@@ -1,0 +1,8 @@
+"""WebSocket close codes the hub uses, and why."""
+
+GOING_AWAY = 1001  # server shutting down
+UNSUPPORTED_DATA = 1003  # a binary frame: the protocol is JSON text
+INVALID_PAYLOAD = 1007  # a text frame that is not JSON
+POLICY_VIOLATION = 1008  # the client stopped reading its replies
+MESSAGE_TOO_BIG = 1009  # a frame over ws_max_frame_bytes
+PONG_TIMEOUT = 4408  # private range: no pong in time (like HTTP 408)

@@ -1,0 +1,52 @@
+"""The process-wide hub: its sessions, shared resources, stats and graceful shutdown."""
+
+import asyncio
+from typing import Any
+
+import asyncpg
+from starlette.websockets import WebSocket
+
+from app.config import Settings
+from app.hub import methods  # noqa: F401  (registers the methods)
+from app.hub.session import Session
+from app.storage.notifications import Listener
+
+
+class Hub:
+    """Created in the lifespan; the ``/ws`` route runs one Session per connection here."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: Settings, listener: Listener) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.listener = listener
+        self.sessions: set[Session] = set()
+        self.closing = False
+
+    async def serve(self, websocket: WebSocket) -> None:
+        session = Session(websocket, self)
+        if self.closing:
+            await websocket.close(1001, "server shutting down")
+            return
+        self.sessions.add(session)
+        try:
+            await session.run()
+        finally:
+            self.sessions.discard(session)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "connections": len(self.sessions),
+            "calls": sum(len(s.calls) for s in self.sessions),
+            "queue_limit": self.settings.ws_send_queue_size,
+            "queue_depths": [s.outbox.depth for s in self.sessions],
+            "max_queue_depth": max((s.outbox.max_depth for s in self.sessions), default=0),
+            "notifications": self.listener.notifications,
+        }
+
+    async def close(self, reason: str = "server shutting down", grace: float = 2.0) -> None:
+        """End subscriptions with ``reason`` and close every connection 1001. Run it before
+        uvicorn's own shutdown, which closes WebSockets with a bare 1012."""
+        self.closing = True
+        await asyncio.gather(
+            *(s.shutdown(reason, grace) for s in list(self.sessions)), return_exceptions=True
+        )

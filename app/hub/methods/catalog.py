@@ -1,0 +1,112 @@
+"""Unary hub methods for chronicles and streams, and ping; same rules as the REST routes."""
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
+from app.hub.calls import CallContext, method
+from app.schemas.catalog import (
+    Attributes,
+    ChronicleIn,
+    ChronicleOut,
+    ChroniclePage,
+    StreamOut,
+    StreamPage,
+)
+from app.storage import catalog
+
+ChronicleName = Field(pattern=CHRONICLE_NAME_PATTERN)
+StreamName = Field(pattern=STREAM_NAME_PATTERN)
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoParams(Params):
+    pass
+
+
+class ChronicleRef(Params):
+    name: str = ChronicleName
+
+
+class ListParams(Params):
+    after: str | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class ChronicleListParams(ListParams):
+    pass
+
+
+class StreamRef(Params):
+    chronicle: str = ChronicleName
+    stream: str = StreamName
+
+
+class AcquireParams(StreamRef):
+    attributes: Attributes = Field(default_factory=dict)
+
+
+class StreamListParams(ListParams):
+    chronicle: str = ChronicleName
+
+
+class AcquireOut(BaseModel):
+    stream: StreamOut
+    created: bool
+
+
+@method("ping", NoParams)
+async def ping(ctx: CallContext, params: NoParams) -> dict[str, Any]:
+    return {"pong": True, "server_time": time.time_ns()}
+
+
+@method("create_chronicle", ChronicleIn)
+async def create_chronicle(ctx: CallContext, params: ChronicleIn) -> ChronicleOut:
+    return ChronicleOut.of(await catalog.create_chronicle(ctx.pool, params.name, params.attributes))
+
+
+@method("get_chronicle", ChronicleRef)
+async def get_chronicle(ctx: CallContext, params: ChronicleRef) -> ChronicleOut:
+    return ChronicleOut.of(await catalog.get_chronicle(ctx.pool, params.name))
+
+
+@method("list_chronicles", ChronicleListParams)
+async def list_chronicles(ctx: CallContext, params: ChronicleListParams) -> ChroniclePage:
+    page = await catalog.list_chronicles(ctx.pool, params.after, params.limit)
+    return ChroniclePage(items=[ChronicleOut.of(c) for c in page.items], next=page.next)
+
+
+@method("delete_chronicle", ChronicleRef)
+async def delete_chronicle(ctx: CallContext, params: ChronicleRef) -> dict[str, Any]:
+    await catalog.delete_chronicle(ctx.pool, params.name)
+    return {"deleted": True}
+
+
+@method("acquire_stream", AcquireParams)
+async def acquire_stream(ctx: CallContext, params: AcquireParams) -> AcquireOut:
+    found, created = await catalog.acquire_stream(
+        ctx.pool, params.chronicle, params.stream, params.attributes
+    )
+    return AcquireOut(stream=StreamOut.of(found), created=created)
+
+
+@method("get_stream", StreamRef)
+async def get_stream(ctx: CallContext, params: StreamRef) -> StreamOut:
+    return StreamOut.of(await catalog.get_stream(ctx.pool, params.chronicle, params.stream))
+
+
+@method("list_streams", StreamListParams)
+async def list_streams(ctx: CallContext, params: StreamListParams) -> StreamPage:
+    page = await catalog.list_streams(ctx.pool, params.chronicle, params.after, params.limit)
+    return StreamPage(items=[StreamOut.of(s) for s in page.items], next=page.next)
+
+
+@method("delete_stream", StreamRef)
+async def delete_stream(ctx: CallContext, params: StreamRef) -> dict[str, Any]:
+    await catalog.delete_stream(ctx.pool, params.chronicle, params.stream)
+    return {"deleted": True}

@@ -1,0 +1,190 @@
+"""Hub methods for events: publish and get (unary), read and replay (server-streaming),
+append (client-streaming)."""
+
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from app.domain.events import NewEvent
+from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
+from app.errors import InvalidInputError, InvalidRangeError
+from app.hub.calls import END_OF_INPUT, CallContext, method
+from app.hub.methods.catalog import ChronicleName, Params, StreamName, StreamRef
+from app.schemas.events import (
+    EventIn,
+    EventOut,
+    ExpectedVersionIn,
+    Nanoseconds,
+    PublishIn,
+    PublishOut,
+)
+from app.storage import appender, reader
+from app.storage.reader import Direction
+
+MAX_VERSION = 2**63 - 1
+
+
+class PublishParams(PublishIn):
+    chronicle: str = ChronicleName
+    stream: str = StreamName
+
+
+class GetEventParams(StreamRef):
+    version: int = Field(ge=0, le=MAX_VERSION)
+
+
+class ReadParams(Params):
+    """A stream (chronicle + stream) by version, or the global log (optionally one chronicle)
+    by position."""
+
+    chronicle: str | None = Field(default=None, pattern=CHRONICLE_NAME_PATTERN)
+    stream: str | None = Field(default=None, pattern=STREAM_NAME_PATTERN)
+    from_: int | None = Field(default=None, alias="from", ge=0, le=MAX_VERSION)
+    direction: Direction = Direction.FORWARDS
+    count: int | None = Field(default=None, ge=1, description="Stop after this many events")
+
+    @model_validator(mode="after")
+    def _scope(self) -> "ReadParams":
+        if self.stream is not None and self.chronicle is None:
+            raise ValueError("a stream is named with its chronicle")
+        if self.stream is None and self.direction is Direction.BACKWARDS:
+            raise ValueError("the global log reads forwards only")
+        return self
+
+
+class ReplayParams(StreamRef):
+    start: Nanoseconds
+    end: Nanoseconds
+
+
+class AppendParams(StreamRef):
+    expected_version: ExpectedVersionIn = "any"
+
+
+async def _publish(
+    ctx: CallContext,
+    chronicle: str,
+    stream: str,
+    events: list[NewEvent],
+    expected: Any,
+    generated: bool,
+) -> PublishOut:
+    ctx.limits.check(events)
+    result = await appender.append(
+        ctx.pool, chronicle, stream, events, expected, check_duplicates=not generated
+    )
+    return PublishOut.of(chronicle, stream, result)
+
+
+@method("publish", PublishParams)
+async def publish(ctx: CallContext, params: PublishParams) -> PublishOut:
+    return await _publish(
+        ctx,
+        params.chronicle,
+        params.stream,
+        params.new_events(),
+        params.expected(),
+        params.ids_all_generated(),
+    )
+
+
+@method("get_event", GetEventParams)
+async def get_event(ctx: CallContext, params: GetEventParams) -> EventOut:
+    return EventOut.of(
+        await reader.get_event(ctx.pool, params.chronicle, params.stream, params.version)
+    )
+
+
+@method("read", ReadParams, kind="server_streaming")
+async def read(ctx: CallContext, params: ReadParams) -> dict[str, Any]:
+    """Emits one data frame per event; the end result says where to continue (``next``)."""
+    page_size = ctx.settings.max_page_size
+    remaining = params.count
+    cursor = params.from_
+    sent = 0
+    while remaining is None or remaining > 0:
+        limit = page_size if remaining is None else min(page_size, remaining)
+        if params.stream is not None:
+            assert params.chronicle is not None
+            page = await reader.read_stream(
+                ctx.pool, params.chronicle, params.stream, cursor, params.direction, limit
+            )
+            done = page.next is None
+        else:
+            page = await reader.read_all(ctx.pool, cursor or 0, limit, params.chronicle)
+            done = len(page.events) < limit
+        for event in page.events:
+            await ctx.emit(EventOut.of(event))
+        sent += len(page.events)
+        if remaining is not None:
+            remaining -= len(page.events)
+        cursor = page.next
+        if done:
+            break
+    return {"count": sent, "next": cursor}
+
+
+@method("replay", ReplayParams, kind="server_streaming")
+async def replay(ctx: CallContext, params: ReplayParams) -> dict[str, Any]:
+    """Events with ``start <= recorded_at <= end`` (nanoseconds), one data frame each."""
+    if params.end < params.start:
+        raise InvalidRangeError(
+            f"end ({params.end}) is before start ({params.start}): the range is inclusive",
+            start=params.start,
+            end=params.end,
+        )
+    cursor: int | None = None
+    sent = 0
+    while True:
+        page = await reader.replay(
+            ctx.pool,
+            params.chronicle,
+            params.stream,
+            params.start,
+            params.end,
+            ctx.settings.max_page_size,
+            cursor,
+        )
+        for event in page.events:
+            await ctx.emit(EventOut.of(event))
+        sent += len(page.events)
+        if page.next is None:
+            return {"count": sent}
+        cursor = page.next
+
+
+class _AppendBatch(BaseModel):
+    events: list[EventIn] = Field(min_length=1)
+
+
+@method("append", AppendParams, kind="client_streaming", accepts_sends=True)
+async def append(ctx: CallContext, params: AppendParams) -> PublishOut:
+    """Each ``send`` carries one event (an EventIn) or {"events": [...]}; at ``end`` they are
+    published atomically, as one publish with the call's expected version."""
+    events: list[EventIn] = []
+    while (data := await ctx.receive()) is not END_OF_INPUT:
+        try:
+            if isinstance(data, dict) and "events" in data:
+                events.extend(_AppendBatch.model_validate(data).events)
+            else:
+                events.append(EventIn.model_validate(data))
+        except ValidationError as error:
+            raise InvalidInputError(
+                f"send #{len(events)} is not an event: {error.errors()[0]['msg']}",
+                errors=error.errors(include_url=False, include_context=False),
+            ) from error
+        # Checked as they arrive so a runaway sender cannot grow the buffer without bound.
+        ctx.limits.check([e.to_new_event() for e in events[-1:]])
+        if len(events) > ctx.settings.max_events_per_publish:
+            ctx.limits.check([e.to_new_event() for e in events])
+    if not events:
+        raise InvalidInputError("append ended without any event: send at least one")
+    batch = PublishIn(events=events, expected_version=params.expected_version)
+    return await _publish(
+        ctx,
+        params.chronicle,
+        params.stream,
+        batch.new_events(),
+        batch.expected(),
+        batch.ids_all_generated(),
+    )

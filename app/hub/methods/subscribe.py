@@ -1,0 +1,155 @@
+"""The bidirectional ``subscribe`` method: catch-up and live delivery on one code path.
+
+A subscription keeps its own cursor and always reads the events table after it, a page at
+a time. NOTIFY only wakes it. So history and live are the same loop (no switch-over race:
+no gap, no duplicate), and a slow client only makes its own loop wait on its send queue;
+it falls behind and catches up from the database, never holding events in memory.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import Field, StrictInt, model_validator
+
+from app.domain.events import RecordedEvent
+from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
+from app.errors import StreamNotFoundError
+from app.hub.calls import END_OF_INPUT, CallContext, method
+from app.hub.methods.catalog import Params
+from app.schemas.events import EventOut
+from app.storage import catalog, reader
+from app.storage.reader import Direction
+
+EventFilter = Callable[[RecordedEvent], bool]
+"""The hook for type patterns: which events of the scope a subscription delivers."""
+
+
+def _everything(_: RecordedEvent) -> bool:
+    return True
+
+
+class SubscribeParams(Params):
+    """Scope: a stream (chronicle + stream), a chronicle, or everything (neither).
+    ``start``: "end" (only new events), "start", or a version (stream) / position."""
+
+    chronicle: str | None = Field(default=None, pattern=CHRONICLE_NAME_PATTERN)
+    stream: str | None = Field(default=None, pattern=STREAM_NAME_PATTERN)
+    start: Literal["start", "end"] | StrictInt = Field(default="end")
+
+    @model_validator(mode="after")
+    def _valid(self) -> "SubscribeParams":
+        if self.stream is not None and self.chronicle is None:
+            raise ValueError("a stream is named with its chronicle")
+        if isinstance(self.start, int) and self.start < 0:
+            raise ValueError("start is 'start', 'end' or a version/position >= 0")
+        return self
+
+    @property
+    def scope(self) -> str:
+        if self.stream is not None:
+            return "stream"
+        return "chronicle" if self.chronicle is not None else "all"
+
+
+class Follower:
+    """Reads the scope after ``cursor``: a version for a stream, a position otherwise."""
+
+    def __init__(self, ctx: CallContext, params: SubscribeParams, accept: EventFilter) -> None:
+        self.ctx = ctx
+        self.params = params
+        self.accept = accept
+        self.cursor = 0
+        self.delivered = 0
+
+    async def resolve_start(self) -> None:
+        """Fix the cursor (and fail early on an unknown chronicle)."""
+        p, pool = self.params, self.ctx.pool
+        if p.chronicle is not None:
+            await catalog.chronicle_id(pool, p.chronicle)
+        if isinstance(p.start, int):
+            self.cursor = p.start
+        elif p.start == "start":
+            self.cursor = 0
+        elif p.scope == "stream":
+            assert p.chronicle is not None and p.stream is not None
+            try:
+                stream = await catalog.get_stream(pool, p.chronicle, p.stream)
+                self.cursor = stream.version + 1
+            except StreamNotFoundError:
+                self.cursor = 0  # it will be created by its first publish
+        else:
+            self.cursor = await reader.last_position(pool) + 1
+
+    async def page(self) -> list[RecordedEvent]:
+        p, pool, size = self.params, self.ctx.pool, self.ctx.settings.ws_subscription_page_size
+        if p.scope == "stream":
+            assert p.chronicle is not None and p.stream is not None
+            try:
+                found = await reader.read_stream(
+                    pool, p.chronicle, p.stream, self.cursor, Direction.FORWARDS, size
+                )
+            except StreamNotFoundError:
+                return []
+            return found.events
+        return (await reader.read_all(pool, self.cursor, size, p.chronicle)).events
+
+    def advance(self, event: RecordedEvent) -> None:
+        self.cursor = (event.version if self.params.scope == "stream" else event.position) + 1
+
+    async def follow(self) -> None:
+        ctx = self.ctx
+        size = ctx.settings.ws_subscription_page_size
+        caught_up = False
+        with ctx.listener.waker() as woken:
+            while True:
+                # Cleared before reading: a commit after this point sets it again.
+                woken.clear()
+                events = await self.page()
+                for event in events:
+                    if self.accept(event):
+                        await ctx.emit({"kind": "event", "event": EventOut.of(event)})
+                        self.delivered += 1
+                    self.advance(event)
+                if len(events) == size:
+                    continue
+                if not caught_up:
+                    caught_up = True
+                    await ctx.emit({"kind": "caught_up", "next": self.cursor})
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(ctx.settings.ws_subscription_poll_interval):
+                        await woken.wait()
+
+
+async def _stop_requested(ctx: CallContext) -> None:
+    """Returns when the client sends {"stop": true} or ends its side of the call."""
+    while True:
+        data = await ctx.receive()
+        if data is END_OF_INPUT or (isinstance(data, dict) and data.get("stop") is True):
+            return
+
+
+@method("subscribe", SubscribeParams, kind="bidirectional", accepts_sends=True)
+async def subscribe(ctx: CallContext, params: SubscribeParams) -> dict[str, Any]:
+    """Data frames: {"kind": "subscribed", "from"}, then {"kind": "event", "event"} in order,
+    {"kind": "caught_up", "next"} once history is delivered. Ends on stop or shutdown with
+    the reason and ``next`` (where to resubscribe)."""
+    follower = Follower(ctx, params, _everything)
+    await follower.resolve_start()
+    await ctx.emit({"kind": "subscribed", "scope": params.scope, "from": follower.cursor})
+    tasks = {
+        "follow": asyncio.create_task(follower.follow()),
+        "stopped": asyncio.create_task(_stop_requested(ctx)),
+        "shutdown": asyncio.create_task(ctx.shutting_down.wait()),
+    }
+    try:
+        done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+        if tasks["follow"] in done:
+            tasks["follow"].result()  # only ever ends by raising
+        reason = "stopped" if tasks["stopped"] in done else "shutdown"
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+    return {"reason": reason, "next": follower.cursor, "delivered": follower.delivered}

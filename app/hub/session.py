@@ -1,0 +1,320 @@
+"""One WebSocket connection: parses frames, runs its calls, keeps it alive, writes replies."""
+
+import asyncio
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import structlog
+from pydantic import BaseModel, ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from app.errors import ChronicleError, error_body
+from app.hub import close_codes
+from app.hub.calls import END_OF_INPUT, METHODS, CallContext, Method
+from app.hub.frames import (
+    CLIENT_FRAME_TYPES,
+    CallFrame,
+    CancelFrame,
+    EndFrame,
+    PingFrame,
+    PongFrame,
+    SendFrame,
+    client_frame,
+    error_frame,
+)
+from app.hub.outbox import Outbox, OutboxOverflowError
+
+if TYPE_CHECKING:
+    from app.hub.hub import Hub
+
+log = structlog.get_logger(__name__)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def encode(frame: dict[str, Any]) -> str:
+    return orjson.dumps(frame, default=_default).decode()
+
+
+class _Call:
+    def __init__(self, method: Method, ctx: CallContext) -> None:
+        self.method = method
+        self.ctx = ctx
+        self.task: asyncio.Task[None] | None = None
+        self.cancelled = False
+
+
+class Session:
+    """Lives as long as its WebSocket. Every queue a client can fill here is bounded."""
+
+    def __init__(self, websocket: WebSocket, hub: "Hub") -> None:
+        self.websocket = websocket
+        self.hub = hub
+        settings = hub.settings
+        self.outbox = Outbox(settings.ws_send_queue_size, settings.ws_control_queue_size)
+        self.calls: dict[Any, _Call] = {}
+        self._ponged = asyncio.Event()
+        self._closed = False
+        self.opened_at = time.monotonic()
+
+    # lifecycle
+
+    async def run(self) -> None:
+        await self.websocket.accept()
+        tasks = [
+            asyncio.create_task(self._receive_loop()),
+            asyncio.create_task(self._send_loop()),
+            asyncio.create_task(self._keepalive()),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._closed = True
+            pending = [c.task for c in self.calls.values() if c.task is not None]
+            for task in [*tasks, *pending]:
+                task.cancel()
+            await asyncio.gather(*tasks, *pending, return_exceptions=True)
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the socket; ``run`` then finishes as the receive loop sees the disconnect."""
+        if self._closed:
+            return
+        self._closed = True
+        log.info("ws_close", code=code, reason=reason)
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code, reason)
+
+    async def shutdown(self, reason: str, grace: float) -> None:
+        """End every open call that can end (subscriptions) with ``reason``, let those ``end``
+        frames reach the client for up to ``grace`` seconds, then close 1001."""
+        for call in list(self.calls.values()):
+            call.ctx.shutting_down.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                while self.calls or self.outbox.depth:
+                    await asyncio.sleep(0.01)
+        await self.close(close_codes.GOING_AWAY, reason)
+
+    # loops
+
+    async def _send_loop(self) -> None:
+        while True:
+            frame = await self.outbox.get()
+            try:
+                await self.websocket.send_text(encode(frame))
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                return
+
+    async def _keepalive(self) -> None:
+        settings = self.hub.settings
+        sequence = 0
+        while True:
+            await asyncio.sleep(settings.ws_ping_interval)  # the schedule, not a condition
+            sequence += 1
+            self._ponged.clear()
+            self.outbox.put_reply({"type": "ping", "data": sequence})
+            try:
+                async with asyncio.timeout(settings.ws_pong_timeout):
+                    await self._ponged.wait()
+            except TimeoutError:
+                await self.close(
+                    close_codes.PONG_TIMEOUT,
+                    f"no pong within {settings.ws_pong_timeout:g}s of a ping",
+                )
+                return
+
+    async def _receive_loop(self) -> None:
+        limit = self.hub.settings.ws_max_frame_bytes
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                await self.close(
+                    close_codes.UNSUPPORTED_DATA, "binary frames are not supported: send JSON text"
+                )
+                return
+            if len(text) > limit:  # characters >= bytes/4; checked on bytes below
+                size = len(text.encode())
+                if size > limit:
+                    await self.close(
+                        close_codes.MESSAGE_TOO_BIG, f"frame of {size} bytes; the limit is {limit}"
+                    )
+                    return
+            try:
+                raw = orjson.loads(text)
+            except orjson.JSONDecodeError as error:
+                await self.close(close_codes.INVALID_PAYLOAD, f"frame is not JSON: {error}"[:120])
+                return
+            try:
+                await self._handle(raw)
+            except OutboxOverflowError as error:
+                await self.close(close_codes.POLICY_VIOLATION, f"client is not reading: {error}")
+                return
+
+    # frames
+
+    def _reply(self, frame: dict[str, Any]) -> None:
+        self.outbox.put_reply(frame)
+
+    async def _handle(self, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            self._reply(error_frame(None, "invalid_frame", "a frame is a JSON object", frame=None))
+            return
+        call_id = raw.get("id")
+        if raw.get("type") not in CLIENT_FRAME_TYPES:
+            self._reply(
+                error_frame(
+                    call_id,
+                    "unknown_frame_type",
+                    f"unknown frame type {raw.get('type')!r}: use one of "
+                    + ", ".join(CLIENT_FRAME_TYPES),
+                    frame=raw.get("type"),
+                )
+            )
+            return
+        try:
+            frame = client_frame.validate_python(raw)
+        except ValidationError as error:
+            errors = error.errors(include_url=False, include_context=False, include_input=False)
+            first = errors[0]
+            where = ".".join(str(p) for p in first["loc"][1:])
+            self._reply(
+                error_frame(
+                    call_id if isinstance(call_id, str | int) else None,
+                    "invalid_frame",
+                    f"invalid {raw['type']} frame: {where}: {first['msg']}",
+                    errors=errors,
+                    frame=raw["type"],
+                )
+            )
+            return
+        match frame:
+            case CallFrame():
+                self._open_call(frame)
+            case SendFrame():
+                call = self._known(frame.id, "send")
+                if call is None:
+                    return
+                if not call.method.accepts_sends:
+                    self._reply(
+                        error_frame(
+                            frame.id,
+                            "send_not_accepted",
+                            f"{call.method.name} is a {call.method.kind} call: it takes no send",
+                            frame="send",
+                        )
+                    )
+                    return
+                # Bounded; a handler drains its inbox promptly, so this rarely waits.
+                await call.ctx.inbox.put(frame.data)
+                self._reply({"type": "ack", "id": frame.id, "of": "send"})
+            case EndFrame():
+                call = self._known(frame.id, "end")
+                if call is None:
+                    return
+                if call.method.accepts_sends:
+                    await call.ctx.inbox.put(END_OF_INPUT)
+                self._reply({"type": "ack", "id": frame.id, "of": "end"})
+            case CancelFrame():
+                call = self._known(frame.id, "cancel")
+                if call is None:
+                    return
+                self._reply({"type": "ack", "id": frame.id, "of": "cancel"})
+                call.cancelled = True
+                if call.task is not None:
+                    call.task.cancel()
+            case PingFrame():
+                self._reply({"type": "pong", "data": frame.data})
+            case PongFrame():
+                self._ponged.set()
+
+    def _known(self, call_id: Any, what: str) -> _Call | None:
+        call = self.calls.get(call_id)
+        if call is None:
+            self._reply(
+                error_frame(
+                    call_id,
+                    "unknown_call",
+                    f"{what} for call {call_id!r}, which is not open",
+                    frame=what,
+                )
+            )
+        return call
+
+    def _open_call(self, frame: CallFrame) -> None:
+        if frame.id in self.calls:
+            self._reply(
+                error_frame(
+                    frame.id,
+                    "duplicate_call_id",
+                    f"call id {frame.id!r} is already open; choose a fresh id per call",
+                    frame="call",
+                )
+            )
+            return
+        method = METHODS.get(frame.method)
+        if method is None:
+            self._reply(
+                error_frame(
+                    frame.id,
+                    "unknown_method",
+                    f"unknown method {frame.method!r}",
+                    methods=sorted(METHODS),
+                )
+            )
+            return
+        try:
+            params = method.params.model_validate(frame.params)
+        except ValidationError as error:
+            self._reply(_validation_error(frame.id, error))
+            return
+
+        async def emit(data: Any) -> None:
+            await self.outbox.put({"type": "data", "id": frame.id, "data": data})
+
+        ctx = CallContext(
+            call_id=frame.id,
+            pool=self.hub.pool,
+            settings=self.hub.settings,
+            listener=self.hub.listener,
+            emit=emit,
+            stats=self.hub.stats,
+        )
+        call = _Call(method, ctx)
+        self.calls[frame.id] = call
+        call.task = asyncio.create_task(self._run_call(frame.id, call, params))
+
+    async def _run_call(self, call_id: Any, call: _Call, params: BaseModel) -> None:
+        try:
+            result = await call.method.handler(call.ctx, params)
+            frame: dict[str, Any] = {"type": "end", "id": call_id, "result": result}
+        except asyncio.CancelledError:
+            if self._closed or not call.cancelled:
+                raise
+            frame = {"type": "end", "id": call_id, "result": {"cancelled": True}}
+        except ChronicleError as error:
+            frame = {"type": "error", "id": call_id, "error": error_body(error)}
+        except ValidationError as error:
+            frame = _validation_error(call_id, error)
+        except Exception:
+            log.exception("ws_call_failed", method=call.method.name)
+            frame = error_frame(call_id, "internal_error", "the server failed on this call")
+        finally:
+            self.calls.pop(call_id, None)
+        await self.outbox.put(frame)
+
+
+def _validation_error(call_id: Any, error: ValidationError) -> dict[str, Any]:
+    errors = error.errors(include_url=False, include_context=False, include_input=False)
+    summary = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}" for e in errors[:5]
+    )
+    return error_frame(call_id, "validation_error", f"invalid params: {summary}", errors=errors)

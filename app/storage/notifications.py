@@ -1,0 +1,85 @@
+"""One LISTEN connection per process that wakes local followers when events commit anywhere."""
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+
+import asyncpg
+import structlog
+
+from app.storage.appender import NOTIFY_CHANNEL
+
+log = structlog.get_logger(__name__)
+
+
+class Listener:
+    """Listens on ``NOTIFY_CHANNEL`` over a dedicated connection (not from the pool).
+
+    A notification is only a hint that something committed: followers re-read the events
+    table after the last position they saw. So nothing is lost when a notification is: on
+    every (re)connect all followers are woken to catch up, and followers also poll slowly.
+    """
+
+    def __init__(self, dsn: str, reconnect_delay: float = 0.5) -> None:
+        self._dsn = dsn
+        self._reconnect_delay = reconnect_delay
+        self._wakers: set[asyncio.Event] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        self.notifications = 0
+
+    async def start(self) -> None:
+        """Start listening; returns once the first connection is up (or failed once)."""
+        self._task = asyncio.create_task(self._run(), name="chronicle-listener")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                await self.connected.wait()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.wake_all()
+
+    @contextlib.contextmanager
+    def waker(self) -> Iterator[asyncio.Event]:
+        """An event set after every commit seen; the holder clears it before re-reading."""
+        event = asyncio.Event()
+        self._wakers.add(event)
+        try:
+            yield event
+        finally:
+            self._wakers.discard(event)
+
+    def wake_all(self) -> None:
+        # Never awaits a follower: setting an Event is all the fan-out does.
+        for event in self._wakers:
+            event.set()
+
+    def _on_notify(self, *_: object) -> None:
+        self.notifications += 1
+        self.wake_all()
+
+    async def _run(self) -> None:
+        while True:
+            lost = asyncio.Event()
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self._dsn)
+                conn.add_termination_listener(lambda _: lost.set())
+                await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+                self.connected.set()
+                log.info("listener_connected", channel=NOTIFY_CHANNEL)
+                # Commits may have happened while we were not listening.
+                self.wake_all()
+                await lost.wait()
+                log.warning("listener_connection_lost")
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("listener_connect_failed", error=str(error))
+            finally:
+                self.connected.clear()
+                if conn is not None and not conn.is_closed():
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(conn.close(timeout=2))
+            await asyncio.sleep(self._reconnect_delay)

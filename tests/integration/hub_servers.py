@@ -1,0 +1,87 @@
+"""Helpers for hub tests: WebSocket URLs, extra in-process servers, a uvicorn subprocess."""
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.hub.server import GracefulServer
+from app.main import create_app
+from tests.conftest import free_port
+from tests.support import TIMEOUT
+
+
+def ws_url(base: str) -> str:
+    return base.replace("http://", "ws://", 1) + "/ws"
+
+
+def app_from_env() -> FastAPI:
+    """The factory the subprocess server runs (settings from CHRONICLE_* variables)."""
+    return create_app(Settings())
+
+
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[tuple[str, GracefulServer]]:
+    """An extra in-process server with its own settings; yields (base URL, server)."""
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_config=None)
+    server = GracefulServer(config, app)
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(TIMEOUT):
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{config.port}", server
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def uvicorn_process(database_url: str) -> AsyncIterator[str]:
+    """A second server as a real separate uvicorn process on the same database."""
+    port = free_port()
+    env = {**os.environ, "CHRONICLE_DATABASE_URL": database_url, "CHRONICLE_LOG_JSON": "false"}
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "tests.integration.hub_servers:app_from_env",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=root,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base) as http, asyncio.timeout(TIMEOUT * 3):
+            while True:
+                assert process.poll() is None, "the second server exited"
+                try:
+                    if (await http.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+        yield base
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, TIMEOUT)
