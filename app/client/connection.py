@@ -108,17 +108,20 @@ class Call:
 class Subscription:
     """Events of a subscription as an async iterator (the photonpump feel)."""
 
-    def __init__(self, call: Call, start: dict[str, Any]) -> None:
-        self.call = call
-        self.start = start
+    def __init__(self) -> None:
+        self.call: Call
+        self.start: dict[str, Any] = {}
         self.caught_up = asyncio.Event()
+        """Set once the server has delivered the history (the rest is live)."""
+
+    def _on_data(self, data: Any) -> None:
+        if data.get("kind") == "caught_up":
+            self.caught_up.set()
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         async for data in self.call:
             if data.get("kind") == "event":
                 yield data["event"]
-            elif data.get("kind") == "caught_up":
-                self.caught_up.set()
 
     async def stop(self) -> Any:
         """Ask the server to end it; returns the end result (reason, next)."""
@@ -170,10 +173,15 @@ class Connection:
 
     # calls
 
-    async def start(self, method: str, params: dict[str, Any] | None = None) -> Call:
-        """Open any call; returns its Call object at once."""
+    async def start(
+        self, method: str, params: dict[str, Any] | None = None, on_data: Handler | None = None
+    ) -> Call:
+        """Open any call; returns its Call object at once. ``on_data`` is registered before
+        the call is sent, so it sees every data frame."""
         call_id = f"c{next(self._ids)}"
         call = Call(self, call_id, method)
+        if on_data is not None:
+            call.on("data", on_data)
         self._calls[call_id] = call
         await self._write({"type": "call", "id": call_id, "method": method, "params": params or {}})
         return call
@@ -236,9 +244,10 @@ class Connection:
             params["chronicle"] = chronicle
         if stream is not None:
             params["stream"] = stream
-        call = await self.start("subscribe", params)
-        first = await anext(aiter(call))
-        return Subscription(call, first)
+        subscription = Subscription()
+        subscription.call = await self.start("subscribe", params, on_data=subscription._on_data)
+        subscription.start = await anext(aiter(subscription.call))
+        return subscription
 
     # wire
 

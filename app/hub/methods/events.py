@@ -3,7 +3,7 @@ append (client-streaming)."""
 
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from app.domain.events import NewEvent
 from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
@@ -163,16 +163,11 @@ async def append(ctx: CallContext, params: AppendParams) -> PublishOut:
     published atomically, as one publish with the call's expected version."""
     events: list[EventIn] = []
     while (data := await ctx.receive()) is not END_OF_INPUT:
-        try:
-            if isinstance(data, dict) and "events" in data:
-                events.extend(_AppendBatch.model_validate(data).events)
-            else:
-                events.append(EventIn.model_validate(data))
-        except ValidationError as error:
-            raise InvalidInputError(
-                f"send #{len(events)} is not an event: {error.errors()[0]['msg']}",
-                errors=error.errors(include_url=False, include_context=False),
-            ) from error
+        # A ValidationError ends the call with validation_error, as a bad REST body does.
+        if isinstance(data, dict) and "events" in data:
+            events.extend(_AppendBatch.model_validate(data).events)
+        else:
+            events.append(EventIn.model_validate(data))
         # Checked as they arrive so a runaway sender cannot grow the buffer without bound.
         ctx.limits.check([e.to_new_event() for e in events[-1:]])
         if len(events) > ctx.settings.max_events_per_publish:
