@@ -21,7 +21,8 @@ def upgrade() -> None:
     op.create_table(
         "latest_events",
         sa.Column("stream_id", sa.BigInteger(), nullable=False),
-        sa.Column("type", sa.Text(), nullable=False),
+        # Byte order, so a pattern's literal prefix is an index range on this column.
+        sa.Column("type", sa.Text(collation="C"), nullable=False),
         sa.Column("chronicle_id", sa.BigInteger(), nullable=False),
         sa.Column("position", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(["chronicle_id"], ["chronicles.id"], ondelete="CASCADE"),

@@ -64,6 +64,22 @@ def matches_any(patterns: Iterable[Pattern], event_type: str) -> bool:
     return any(matches(p, segments) for p in patterns)
 
 
+def literal_prefix(patterns: Sequence[Pattern]) -> str | None:
+    """The leading literal segments all ``patterns`` share, joined; None if there are none.
+
+    Every type matching one of them equals this prefix or starts with it plus '/', so
+    in byte order it lies in ``[prefix, prefix + "0")`` ('0' follows '/'): a range a
+    btree on a "C"-collated column can serve, leaving the regex to filter within it.
+    """
+    shared: list[str] = []
+    for segments in zip(*patterns, strict=False):
+        first = segments[0]
+        if first in (ANY_ONE, ANY_REST) or any(s != first for s in segments):
+            break
+        shared.append(first)
+    return "/".join(shared) if patterns and shared else None
+
+
 def _literal(segment: str) -> str:
     # In PostgreSQL's ARE (and Python's re) a backslash before a non-alphanumeric
     # character stands for that character, so this escapes every metacharacter.

@@ -1,9 +1,10 @@
 """hat-event queries of one chronicle: latest event per type, and timeseries pages.
 
 Index use (EXPLAIN output in bench/explain_queries.py):
-- latest: an index range of latest_events_chronicle_type_idx (one row per stream and
-  type, kept at append time), the pattern regex as a filter, then one primary-key
-  lookup in events per type: cost grows with the number of types, never with events.
+- latest: latest_events_chronicle_type_idx (one row per stream and type, kept at
+  append time; type in byte order), ranged by the patterns' shared literal prefix,
+  the regex as a filter, then one primary-key lookup in events per type: the cost
+  grows with the streams x types of the chronicle, never with its events.
 - timeseries by recorded_at: events_chronicle_recorded_at_idx (chronicle_id,
   recorded_at, position), walked forwards or backwards from the window's start or the
   cursor and stopped after max_results + 1 matches; the regex is a filter on the walk.
@@ -14,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from app.domain.patterns import Pattern, patterns_regex
+from app.domain.patterns import literal_prefix, patterns_regex
 from app.domain.queries import LatestQuery, Order, OrderBy, QueryResult, TimeseriesQuery
 from app.errors import EventNotFoundError
 from app.storage.catalog import chronicle_id
@@ -25,16 +26,15 @@ _JOINS = "JOIN streams s ON s.id = e.stream_id JOIN chronicles c ON c.id = e.chr
 _LATEST = f"""
 SELECT {EVENT_COLUMNS} FROM (
     SELECT DISTINCT ON (l.type) l.position FROM latest_events l
-    WHERE l.chronicle_id = $1 AND ($2::text IS NULL OR l.type ~ $2)
+    WHERE l.chronicle_id = $1 {{}}
     ORDER BY l.type, l.position DESC
 ) latest JOIN events e ON e.position = latest.position {_JOINS}
 ORDER BY e.type
 """
-
-
-def type_regex(patterns: list[Pattern] | None) -> str | None:
-    """The regex for ``type ~ $n``: None means every type. Callers handle [] (no type)."""
-    return None if patterns is None else patterns_regex(patterns)
+_LATEST_ALL = _LATEST.format("")
+_LATEST_MATCHING = _LATEST.format("AND l.type ~ $2")
+# The literal prefix as a range on the "C"-collated type: an index condition, not a filter.
+_LATEST_PREFIXED = _LATEST.format("AND l.type >= $3 AND l.type < $4 AND l.type ~ $2")
 
 
 async def query_latest(pool: asyncpg.Pool, query: LatestQuery) -> QueryResult:
@@ -45,7 +45,13 @@ async def query_latest(pool: asyncpg.Pool, query: LatestQuery) -> QueryResult:
     cid = await chronicle_id(pool, query.chronicle)
     if query.patterns == []:
         return QueryResult(events=[], more_follows=False)
-    rows = await pool.fetch(_LATEST, cid, type_regex(query.patterns))
+    if query.patterns is None:
+        rows = await pool.fetch(_LATEST_ALL, cid)
+    elif (prefix := literal_prefix(query.patterns)) is None:
+        rows = await pool.fetch(_LATEST_MATCHING, cid, patterns_regex(query.patterns))
+    else:
+        regex = patterns_regex(query.patterns)
+        rows = await pool.fetch(_LATEST_PREFIXED, cid, regex, prefix, prefix + "0")
     return QueryResult(events=[recorded_event(r) for r in rows], more_follows=False)
 
 

@@ -129,7 +129,8 @@ class LatestEventRow(SQLModel, table=True):
             primary_key=True,
         )
     )
-    type: str = Field(sa_column=Column(Text, primary_key=True))
+    # Byte order ("C"), so a pattern's literal prefix is an index range (see patterns.py).
+    type: str = Field(sa_column=Column(Text(collation="C"), primary_key=True))
     chronicle_id: int = Field(
         sa_column=Column(
             BigInteger, ForeignKey("chronicles.id", ondelete="CASCADE"), nullable=False

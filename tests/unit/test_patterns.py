@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain.event_types import check_event_type, type_segments
-from app.domain.patterns import matches, matches_any, parse_pattern, patterns_regex
+from app.domain.patterns import (
+    literal_prefix,
+    matches,
+    matches_any,
+    parse_pattern,
+    patterns_regex,
+)
 from app.errors import InvalidPatternError
 
 
@@ -90,3 +96,21 @@ def test_examples() -> None:
 def test_bad_patterns(bad: str) -> None:
     with pytest.raises(InvalidPatternError):
         parse_pattern(bad)
+
+
+@given(st.lists(patterns, min_size=1, max_size=3), types)
+def test_literal_prefix_range_holds_every_match(
+    pattern_list: list[tuple[str, ...]], event_type: tuple[str, ...]
+) -> None:
+    # Python compares str by code point, which is UTF-8 byte order: PostgreSQL's "C".
+    prefix = literal_prefix(pattern_list)
+    if prefix is not None and matches_any(pattern_list, joined(event_type)):
+        assert prefix <= joined(event_type) < prefix + "0"
+
+
+def test_literal_prefix_examples() -> None:
+    assert literal_prefix([("a", "b", "*"), ("a", "b", "c")]) == "a/b"
+    assert literal_prefix([("a", "?", "c")]) == "a"
+    assert literal_prefix([("a",), ("b",)]) is None
+    assert literal_prefix([("*",)]) is None
+    assert literal_prefix([()]) is None
