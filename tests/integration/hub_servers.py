@@ -48,10 +48,16 @@ async def serve(settings: Settings) -> AsyncIterator[tuple[str, GracefulServer]]
 
 
 @asynccontextmanager
-async def uvicorn_process(database_url: str) -> AsyncIterator[str]:
-    """A second server as a real separate uvicorn process on the same database."""
+async def uvicorn_process(database_url: str, **settings: str) -> AsyncIterator[str]:
+    """A second server as a real separate uvicorn process on the same database;
+    ``settings`` become CHRONICLE_* variables."""
     port = free_port()
-    env = {**os.environ, "CHRONICLE_DATABASE_URL": database_url, "CHRONICLE_LOG_JSON": "false"}
+    env = {
+        **os.environ,
+        "CHRONICLE_DATABASE_URL": database_url,
+        "CHRONICLE_LOG_JSON": "false",
+        **{f"CHRONICLE_{k.upper()}": v for k, v in settings.items()},
+    }
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
         [

@@ -1,0 +1,39 @@
+"""Two real uvicorn processes on one database: events reach subscribers on the other."""
+
+import asyncio
+
+from app.client import Connection
+from tests.integration.hub_servers import uvicorn_process, ws_url
+from tests.support import TIMEOUT
+
+
+async def test_events_cross_processes_both_ways(
+    server: str, database_url: str, chronicle: str
+) -> None:
+    # Polling off in the other process: only a NOTIFY from this one can wake its subscriber.
+    async with (
+        uvicorn_process(database_url, ws_subscription_poll_interval="3600") as other,
+        Connection(ws_url(server)) as here,
+        Connection(ws_url(other)) as there,
+    ):
+        sub_there = await there.subscribe_to(chronicle, "s", start_from="end")
+        sub_here = await here.subscribe_to(chronicle, start_from="end")
+        await here.publish_event(chronicle, "s", "from/here", 1)
+        await there.publish_event(chronicle, "s", "from/there", 2)
+        async with asyncio.timeout(TIMEOUT):
+            got_there = [e async for e in _first(sub_there, 2)]
+            got_here = [e async for e in _first(sub_here, 2)]
+        assert [e["type"] for e in got_there] == ["from/here", "from/there"]
+        assert got_here == got_there
+        assert (await there.call("stats"))["notifications"] >= 1
+        await sub_there.stop()
+        await sub_here.stop()
+
+
+async def _first(subscription, count):  # type: ignore[no-untyped-def]
+    seen = 0
+    async for event in subscription:
+        yield event
+        seen += 1
+        if seen == count:
+            return
