@@ -16,6 +16,7 @@ from app.hub import router as hub_router
 from app.hub.hub import Hub
 from app.schemas.problem import Problem
 from app.storage.database import create_pool
+from app.storage.group_commit import GroupCommitter
 from app.storage.notifications import Listener
 
 log = structlog.get_logger(__name__)
@@ -32,6 +33,8 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
+        app.state.appender = GroupCommitter(app.state.pool)
+        app.state.appender.start()
         listener = Listener(settings.database_dsn())
         await listener.start()
         app.state.hub = Hub(app.state.pool, settings, listener)
@@ -41,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await app.state.hub.close()
             await listener.stop()
+            await app.state.appender.stop()
             await app.state.pool.close()
             log.info("service_stopped")
 

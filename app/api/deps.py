@@ -8,6 +8,7 @@ from fastapi import Depends, Path, Query, Request
 from app.config import Settings
 from app.domain.limits import PublishLimits
 from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
+from app.storage.group_commit import GroupCommitter
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
@@ -23,6 +24,11 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
+def _appender(request: Request) -> GroupCommitter:
+    appender: GroupCommitter = request.app.state.appender
+    return appender
+
+
 def _limits(settings: Annotated[Settings, Depends(_settings)]) -> PublishLimits:
     return PublishLimits(
         max_event_bytes=settings.max_event_bytes,
@@ -33,6 +39,7 @@ def _limits(settings: Annotated[Settings, Depends(_settings)]) -> PublishLimits:
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 LimitsDep = Annotated[PublishLimits, Depends(_limits)]
+AppenderDep = Annotated[GroupCommitter, Depends(_appender)]
 
 ChronicleName = Annotated[
     str, Path(pattern=CHRONICLE_NAME_PATTERN, description="Chronicle name", examples=["sensors"])

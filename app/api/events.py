@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import (
     DEFAULT_PAGE_SIZE,
+    AppenderDep,
     ChronicleName,
     Limit,
     LimitsDep,
@@ -18,7 +19,7 @@ from app.domain.patterns import parse_patterns
 from app.errors import InvalidRangeError
 from app.schemas.events import EventOut, EventPage, PublishIn, PublishOut
 from app.schemas.queries import TypePatterns
-from app.storage import appender, reader
+from app.storage import reader
 from app.storage.reader import Direction, EventSlice
 
 router = APIRouter(tags=["events"])
@@ -45,7 +46,7 @@ async def publish_events(
     chronicle: ChronicleName,
     stream: StreamName,
     body: PublishIn,
-    pool: PoolDep,
+    appender: AppenderDep,
     limits: LimitsDep,
     response: Response,
 ) -> PublishOut:
@@ -59,7 +60,6 @@ async def publish_events(
     events = body.new_events()
     limits.check(events)
     result = await appender.append(
-        pool,
         chronicle,
         stream,
         events,

@@ -11,10 +11,12 @@ import uuid
 
 import asyncpg
 import httpx
+import pytest
 
 from app.domain.events import NewEvent
 from app.domain.expected_version import ExpectedState
 from app.storage import appender, reader
+from app.storage.group_commit import GroupCommitter
 from tests.support import TIMEOUT
 
 WRITERS = 32
@@ -53,34 +55,49 @@ async def _follow(read_page, done: asyncio.Event) -> list[int]:  # type: ignore[
             await asyncio.sleep(0)
 
 
-async def test_follower_never_skips_in_process(database_url: str, chronicle: str) -> None:
+@pytest.mark.parametrize("mode", ["direct", "group_commit", "both"])
+async def test_follower_never_skips_in_process(
+    database_url: str, chronicle: str, mode: str
+) -> None:
+    """Writers append straight through the appender, through group commit, or half each
+    (as the REST and WebSocket paths of different processes would)."""
     written: set[int] = set()
     done = asyncio.Event()
-    async with asyncpg.create_pool(
-        database_url, min_size=WRITERS + 1, max_size=WRITERS + 1
-    ) as pool:
+    async with asyncpg.create_pool(database_url, min_size=4, max_size=WRITERS + 2) as pool:
+        committer = GroupCommitter(pool)
+        committer.start()
 
         async def writer(n: int) -> None:
+            grouped = mode == "group_commit" or (mode == "both" and n % 2 == 0)
             for i in range(25):
-                result = await appender.append(
-                    pool,
-                    chronicle,
-                    f"w{n}",
-                    _events(1 + i % 3),
-                    ExpectedState.ANY,
-                    check_duplicates=False,
-                )
+                events = _events(1 + i % 3)
+                if grouped:
+                    result = await committer.append(
+                        chronicle, f"w{n}", events, ExpectedState.ANY, check_duplicates=False
+                    )
+                else:
+                    result = await appender.append(
+                        pool,
+                        chronicle,
+                        f"w{n}",
+                        events,
+                        ExpectedState.ANY,
+                        check_duplicates=False,
+                    )
                 written.update(e.position for e in result.events)
 
         async def read_page(cursor: int) -> tuple[list[int], int]:
             page = await reader.read_all(pool, cursor, 50, chronicle)
             return [e.position for e in page.events], page.next or cursor
 
-        async with asyncio.timeout(TIMEOUT * 6):
-            following = asyncio.create_task(_follow(read_page, done))
-            await asyncio.gather(*(writer(n) for n in range(WRITERS)))
-            done.set()
-            seen = await following
+        try:
+            async with asyncio.timeout(TIMEOUT * 6):
+                following = asyncio.create_task(_follow(read_page, done))
+                await asyncio.gather(*(writer(n) for n in range(WRITERS)))
+                done.set()
+                seen = await following
+        finally:
+            await committer.stop()
 
     assert seen == sorted(seen) and len(seen) == len(set(seen))
     assert set(seen) == written and len(written) == WRITERS * sum(1 + i % 3 for i in range(25))
