@@ -144,7 +144,9 @@ async def read_all(
 
     ``patterns`` (None: every type) filter by type in SQL, as a regex over the position
     index walk. ``next`` is always set, so a follower can poll from it; it is one past
-    the last position returned (or ``from_position`` when nothing was found).
+    the last position returned, or ``from_position`` when nothing was found. With
+    ``patterns``, a page shorter than ``limit`` instead ends at the store's last
+    position, so a follower of a rare type does not rescan the same stretch each poll.
     """
     if patterns == []:
         return EventSlice(events=[], next=from_position)
@@ -157,13 +159,24 @@ async def read_all(
         params.append(patterns_regex(patterns))
         conditions.append(f"e.type ~ ${len(params)}")
     params.append(limit)
-    rows = await pool.fetch(
+    page = (
         f"SELECT {EVENT_COLUMNS} {_FROM} WHERE {' AND '.join(conditions)} "
-        f"ORDER BY e.position LIMIT ${len(params)}",
+        f"ORDER BY e.position LIMIT ${len(params)}"
+    )
+    if patterns is None:
+        events = [recorded_event(r) for r in await pool.fetch(page, *params)]
+        return EventSlice(events=events, next=events[-1].position + 1 if events else from_position)
+    # One statement, one snapshot: position order is commit order (storage/appender.py),
+    # so every event up to the highest position this snapshot sees was visible to it.
+    rows = await pool.fetch(
+        f"SELECT h.horizon, p.* FROM (SELECT max(position) AS horizon FROM events) h "
+        f"LEFT JOIN ({page}) p ON true ORDER BY p.position",
         *params,
     )
-    events = [recorded_event(r) for r in rows]
-    return EventSlice(events=events, next=events[-1].position + 1 if events else from_position)
+    events = [recorded_event(r) for r in rows if r["event_id"] is not None]
+    if len(events) < limit:
+        return EventSlice(events=events, next=max(from_position, (rows[0]["horizon"] or 0) + 1))
+    return EventSlice(events=events, next=events[-1].position + 1)
 
 
 async def last_position(pool: asyncpg.Pool) -> int:

@@ -222,3 +222,23 @@ async def test_unknown_chronicle_and_cursor_are_404(
     )
     assert cursor.status_code == 404
     assert cursor.json()["code"] == "event_not_found"
+
+
+async def test_filtered_global_log_moves_past_what_it_scanned(
+    client: httpx.AsyncClient, chronicle: str
+) -> None:
+    written = await publish(
+        client, chronicle, "s", [{"type": "common", "data": i} for i in range(30)]
+    )
+    params = {
+        "from": written[0]["position"],
+        "types": "rare/*",
+        "limit": 10,
+        "chronicle": chronicle,
+    }
+    empty = (await client.get("/events", params=params)).json()
+    assert empty["events"] == []
+    assert empty["next"] > written[-1]["position"]
+    rare = await publish(client, chronicle, "s", [{"type": "rare/x", "data": 1}])
+    found = (await client.get("/events", params={**params, "from": empty["next"]})).json()
+    assert [e["event_id"] for e in found["events"]] == [rare[0]["event_id"]]
