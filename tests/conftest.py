@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from hypothesis import settings as hypothesis_settings
 from pydantic import SecretStr
 
 from app.config import Settings
@@ -19,6 +20,10 @@ from app.main import create_app
 from app.storage import migrations
 from app.storage.embedded import EmbeddedPostgres
 from tests.support import TIMEOUT, fresh_name, with_database
+
+# Property tests share 2 cores with PostgreSQL and the server: time limits would only flake.
+hypothesis_settings.register_profile("chronicle", deadline=None)
+hypothesis_settings.load_profile("chronicle")
 
 # Small limits so the oversize tests stay cheap.
 TEST_LIMITS = {
