@@ -36,5 +36,6 @@ async def test_walkthrough_runs(repo_root: Path, server: str) -> None:
     assert '"name":"lab"' in output
     assert '"code":"wrong_expected_version"' in output and '"actual":1' in output
     assert '"event_count":2' in output
-    assert output.count('"celsius":21.7') == 4  # read, get one, replay, global log
+    assert output.count('"celsius":21.7') == 5  # read, get one, replay, global log, latest
+    assert '"more_follows":true' in output
     assert '"celsius":99' not in output  # the refused write left nothing behind
