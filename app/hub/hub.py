@@ -39,6 +39,7 @@ class Hub:
             "calls": sum(len(s.calls) for s in self.sessions),
             "queue_limit": self.settings.ws_send_queue_size,
             "queue_depths": [s.outbox.depth for s in self.sessions],
+            "frames_sent": [s.frames_sent for s in self.sessions],
             "max_queue_depth": max((s.outbox.max_depth for s in self.sessions), default=0),
             "notifications": self.listener.notifications,
         }

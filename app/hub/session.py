@@ -61,6 +61,7 @@ class Session:
         self.calls: dict[Any, _Call] = {}
         self._ponged = asyncio.Event()
         self._closed = False
+        self.frames_sent = 0
         self.opened_at = time.monotonic()
 
     # lifecycle
@@ -108,6 +109,7 @@ class Session:
             frame = await self.outbox.get()
             try:
                 await self.websocket.send_text(encode(frame))
+                self.frames_sent += 1
             except (WebSocketDisconnect, RuntimeError, OSError):
                 return
 
