@@ -236,10 +236,17 @@ class Connection:
         return result
 
     async def subscribe_to(
-        self, chronicle: str | None = None, stream: str | None = None, start_from: Any = "start"
+        self,
+        chronicle: str | None = None,
+        stream: str | None = None,
+        start_from: Any = "start",
+        types: list[str] | None = None,
     ) -> Subscription:
-        """Catch-up then live: returns once the server confirmed the subscription."""
+        """Catch-up then live: returns once the server confirmed the subscription.
+        No chronicle: everything; no stream: the whole chronicle; ``types``: patterns."""
         params: dict[str, Any] = {"start": start_from}
+        if types is not None:
+            params["types"] = types
         if chronicle is not None:
             params["chronicle"] = chronicle
         if stream is not None:

@@ -154,3 +154,14 @@ async def test_subscribe_errors(conn: Connection) -> None:
     with pytest.raises(CallError) as negative:
         await conn.subscribe_to("c", "s", start_from=-1)
     assert negative.value.code == "validation_error"
+
+
+async def test_type_patterns_filter_a_subscription(conn: Connection, chronicle: str) -> None:
+    sub = await conn.subscribe_to(chronicle, start_from="end", types=["sensor/?/room1", "alarm/*"])
+    for event_type in ("sensor/temp/room1", "sensor/temp/room2", "alarm", "alarm/fire", "other"):
+        await conn.publish_event(chronicle, "s", event_type, None)
+    assert [e["type"] for e in await take(sub, 3)] == ["sensor/temp/room1", "alarm", "alarm/fire"]
+    assert (await sub.stop())["next"] > 0
+    with pytest.raises(CallError) as bad:
+        await conn.subscribe_to(chronicle, types=["*/x"])
+    assert bad.value.code == "invalid_pattern"

@@ -15,6 +15,7 @@ from pydantic import Field, StrictInt, model_validator
 
 from app.domain.events import RecordedEvent
 from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
+from app.domain.patterns import matches_any, parse_patterns
 from app.errors import StreamNotFoundError
 from app.hub.calls import END_OF_INPUT, CallContext, method
 from app.hub.methods.catalog import Params
@@ -30,6 +31,14 @@ def _everything(_: RecordedEvent) -> bool:
     return True
 
 
+def event_filter(types: list[str] | None) -> EventFilter:
+    """Raises InvalidPatternError for a malformed pattern, before anything is sent."""
+    if types is None:
+        return _everything
+    parsed = parse_patterns(types)
+    return lambda event: matches_any(parsed, event.type)
+
+
 class SubscribeParams(Params):
     """Scope: a stream (chronicle + stream), a chronicle, or everything (neither).
     ``start``: "end" (only new events), "start", or a version (stream) / position."""
@@ -37,6 +46,9 @@ class SubscribeParams(Params):
     chronicle: str | None = Field(default=None, pattern=CHRONICLE_NAME_PATTERN)
     stream: str | None = Field(default=None, pattern=STREAM_NAME_PATTERN)
     start: Literal["start", "end"] | StrictInt = Field(default="end")
+    types: list[str] | None = Field(
+        default=None, description="Type patterns ('?' one segment, '*' the rest); any matches"
+    )
 
     @model_validator(mode="after")
     def _valid(self) -> "SubscribeParams":
@@ -135,7 +147,8 @@ async def subscribe(ctx: CallContext, params: SubscribeParams) -> dict[str, Any]
     """Data frames: {"kind": "subscribed", "from"}, then {"kind": "event", "event"} in order,
     {"kind": "caught_up", "next"} once history is delivered. Ends on stop or shutdown with
     the reason and ``next`` (where to resubscribe)."""
-    follower = Follower(ctx, params, _everything)
+    # Non-matching events are read and skipped: the cursor still moves past them.
+    follower = Follower(ctx, params, event_filter(params.types))
     await follower.resolve_start()
     await ctx.emit({"kind": "subscribed", "scope": params.scope, "from": follower.cursor})
     tasks = {
