@@ -42,6 +42,8 @@ class Hub:
             "frames_sent": [s.frames_sent for s in self.sessions],
             "max_queue_depth": max((s.outbox.max_depth for s in self.sessions), default=0),
             "notifications": self.listener.notifications,
+            "listening": self.listener.connected.is_set(),
+            "listener_connects": self.listener.connects,
         }
 
     async def close(self, reason: str = "server shutting down", grace: float = 2.0) -> None:

@@ -27,6 +27,7 @@ class Listener:
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self.notifications = 0
+        self.connects = 0
 
     async def start(self) -> None:
         """Start listening; returns once the first connection is up (or failed once)."""
@@ -70,6 +71,7 @@ class Listener:
                 conn.add_termination_listener(lambda _, lost=lost: lost.set())
                 await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
                 self.connected.set()
+                self.connects += 1
                 log.info("listener_connected", channel=NOTIFY_CHANNEL)
                 # Commits may have happened while we were not listening.
                 self.wake_all()

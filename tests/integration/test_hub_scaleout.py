@@ -2,9 +2,12 @@
 
 import asyncio
 
+import asyncpg
+
 from app.client import Connection
-from tests.integration.hub_servers import uvicorn_process, ws_url
-from tests.support import TIMEOUT
+from app.config import Settings
+from tests.integration.hub_servers import serve, uvicorn_process, ws_url
+from tests.support import TIMEOUT, wait_for
 
 
 async def test_events_cross_processes_both_ways(
@@ -37,3 +40,28 @@ async def _first(subscription, count):  # type: ignore[no-untyped-def]
         seen += 1
         if seen == count:
             return
+
+
+async def test_listener_reconnects_and_wakes_subscribers(
+    settings: Settings, pool: asyncpg.Pool, chronicle: str
+) -> None:
+    """With polling off, only the LISTEN connection can wake a subscriber: kill it."""
+    quiet = settings.model_copy(update={"ws_subscription_poll_interval": 3600.0})
+    async with serve(quiet) as (base, _), Connection(ws_url(base)) as conn:
+        sub = await conn.subscribe_to(chronicle, "s", start_from="end")
+        killed = await pool.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        )
+        assert killed >= 1
+
+        async def reconnected() -> bool:
+            stats = await conn.call("stats")
+            return bool(stats["listening"] and stats["listener_connects"] >= 2)
+
+        await wait_for(reconnected, what="the listener to reconnect")
+        await conn.publish_event(chronicle, "s", "after/reconnect", 1)
+        async with asyncio.timeout(TIMEOUT):
+            got = [e async for e in _first(sub, 1)]
+        assert got[0]["type"] == "after/reconnect"
+        await sub.stop()
