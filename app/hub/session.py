@@ -74,7 +74,11 @@ class Session:
             asyncio.create_task(self._keepalive()),
         ]
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("ws_session_failed", exc_info=task.exception())
+                    await self.close(close_codes.INTERNAL_ERROR, "internal error")
         finally:
             self._closed = True
             pending = [c.task for c in self.calls.values() if c.task is not None]
@@ -89,7 +93,7 @@ class Session:
         self._closed = True
         log.info("ws_close", code=code, reason=reason)
         with contextlib.suppress(Exception):
-            await self.websocket.close(code, reason)
+            await self.websocket.close(code, reason[:123])  # close reasons fit in 123 bytes
 
     async def shutdown(self, reason: str, grace: float) -> None:
         """End every open call that can end (subscriptions) with ``reason``, let those ``end``
@@ -120,7 +124,11 @@ class Session:
             await asyncio.sleep(settings.ws_ping_interval)  # the schedule, not a condition
             sequence += 1
             self._ponged.clear()
-            self.outbox.put_reply({"type": "ping", "data": sequence})
+            try:
+                self.outbox.put_reply({"type": "ping", "data": sequence})
+            except OutboxOverflowError as error:
+                await self.close(close_codes.POLICY_VIOLATION, f"client is not reading: {error}")
+                return
             try:
                 async with asyncio.timeout(settings.ws_pong_timeout):
                     await self._ponged.wait()
