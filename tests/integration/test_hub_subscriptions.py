@@ -165,3 +165,20 @@ async def test_type_patterns_filter_a_subscription(conn: Connection, chronicle: 
     with pytest.raises(CallError) as bad:
         await conn.subscribe_to(chronicle, types=["*/x"])
     assert bad.value.code == "invalid_pattern"
+
+
+async def test_start_at_a_time(conn: Connection, chronicle: str) -> None:
+    await publish(conn, chronicle, "s", 0)
+    await publish(conn, chronicle, "other", "x")
+    await publish(conn, chronicle, "s", 1, 2)
+    stored = await conn.start("read", {"chronicle": chronicle})
+    events = [e async for e in stored]
+    at = events[1]["recorded_at"]  # the "other" event
+    by_stream = await conn.subscribe_to(chronicle, "s", start_from={"time": at})
+    assert [e["data"] for e in await take(by_stream, 2)] == [1, 2]
+    by_chronicle = await conn.subscribe_to(chronicle, start_from={"time": at})
+    assert [e["data"] for e in await take(by_chronicle, 3)] == ["x", 1, 2]
+    future = await conn.subscribe_to(chronicle, start_from={"time": 2**62})
+    assert future.start["from"] == events[-1]["position"] + 1
+    for sub in (by_stream, by_chronicle, future):
+        await sub.stop()

@@ -19,7 +19,7 @@ from app.domain.patterns import matches_any, parse_patterns
 from app.errors import StreamNotFoundError
 from app.hub.calls import END_OF_INPUT, CallContext, method
 from app.hub.methods.catalog import Params
-from app.schemas.events import EventOut
+from app.schemas.events import EventOut, Nanoseconds
 from app.storage import catalog, reader
 from app.storage.reader import Direction
 
@@ -39,13 +39,20 @@ def event_filter(types: list[str] | None) -> EventFilter:
     return lambda event: matches_any(parsed, event.type)
 
 
+class TimeStart(Params):
+    """From the first event recorded at or after ``time`` (nanoseconds since the epoch)."""
+
+    time: Nanoseconds
+
+
 class SubscribeParams(Params):
     """Scope: a stream (chronicle + stream), a chronicle, or everything (neither).
-    ``start``: "end" (only new events), "start", or a version (stream) / position."""
+    ``start``: "end" (only new events), "start", a version (stream) / position, or
+    {"time": ns}: from the first event recorded at or after it."""
 
     chronicle: str | None = Field(default=None, pattern=CHRONICLE_NAME_PATTERN)
     stream: str | None = Field(default=None, pattern=STREAM_NAME_PATTERN)
-    start: Literal["start", "end"] | StrictInt = Field(default="end")
+    start: Literal["start", "end"] | StrictInt | TimeStart = Field(default="end")
     types: list[str] | None = Field(
         default=None, description="Type patterns ('?' one segment, '*' the rest); any matches"
     )
@@ -80,7 +87,9 @@ class Follower:
         p, pool = self.params, self.ctx.pool
         if p.chronicle is not None:
             await catalog.chronicle_id(pool, p.chronicle)
-        if isinstance(p.start, int):
+        if isinstance(p.start, TimeStart):
+            self.cursor = await self._first_at_or_after(p.start.time)
+        elif isinstance(p.start, int):
             self.cursor = p.start
         elif p.start == "start":
             self.cursor = 0
@@ -93,6 +102,29 @@ class Follower:
                 self.cursor = 0  # it will be created by its first publish
         else:
             self.cursor = await reader.last_position(pool) + 1
+
+    async def _first_at_or_after(self, time: int) -> int:
+        """The cursor of the first event with ``recorded_at >= time`` (or the end)."""
+        p, pool = self.params, self.ctx.pool
+        if p.scope == "stream":
+            assert p.chronicle is not None and p.stream is not None
+            try:
+                found = await reader.replay(pool, p.chronicle, p.stream, time, 2**63 - 1, 1)
+                stream = await catalog.get_stream(pool, p.chronicle, p.stream)
+            except StreamNotFoundError:
+                return 0
+            return found.events[0].version if found.events else stream.version + 1
+        # Positions and recorded_at are both drawn under the global append lock, so
+        # recorded_at grows with position: binary-search positions, one index seek each.
+        low, high = 0, await reader.last_position(pool) + 1
+        while low < high:
+            middle = (low + high) // 2
+            first = (await reader.read_all(pool, middle, 1, p.chronicle)).events
+            if not first or first[0].recorded_at >= time:
+                high = middle
+            else:
+                low = min(first[0].position + 1, high)
+        return low
 
     async def page(self) -> list[RecordedEvent]:
         p, pool, size = self.params, self.ctx.pool, self.ctx.settings.ws_subscription_page_size
