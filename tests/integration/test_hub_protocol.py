@@ -12,7 +12,7 @@ from websockets.exceptions import ConnectionClosed
 from app.client import Connection
 from app.config import Settings
 from tests.integration.hub_servers import serve, ws_url
-from tests.support import TIMEOUT
+from tests.support import TIMEOUT, wait_for
 
 
 @pytest.fixture
@@ -176,3 +176,20 @@ async def test_graceful_shutdown_ends_subscriptions_with_a_reason(
         assert ended["reason"] == "shutdown" and ended["next"] == 0
         await asyncio.wait_for(client.wait_closed(), TIMEOUT)
         assert (client.close_code, client.close_reason) == (1001, "server shutting down")
+
+
+async def test_a_vanished_client_leaves_nothing_behind(server: str, chronicle: str) -> None:
+    async with Connection(ws_url(server)) as observer:
+        before = (await observer.call("stats"))["connections"]
+        async with connect(ws_url(server)) as gone:
+            params = {"chronicle": chronicle, "stream": "s"}
+            await send(gone, {"type": "call", "id": 1, "method": "subscribe", "params": params})
+            await receive(gone, "data")
+            assert (await observer.call("stats"))["connections"] == before + 1
+            gone.transport.abort()  # no close handshake
+
+        async def cleaned_up() -> bool:
+            stats = await observer.call("stats")
+            return bool(stats["connections"] == before and stats["calls"] == 1)  # the stats call
+
+        await wait_for(cleaned_up, what="the session and its subscription to go")
