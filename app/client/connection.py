@@ -145,6 +145,7 @@ class Connection:
         self._calls: dict[str, Call] = {}
         self._pings: dict[int, asyncio.Future[None]] = {}
         self._ids = itertools.count(1)
+        self._background: set[asyncio.Future[None]] = set()
         self.errors: list[CallError] = []
         self.close_code: int | None = None
         self.close_reason: str | None = None
@@ -286,7 +287,12 @@ class Connection:
         call = self._calls.get(frame.get("id"))  # type: ignore[arg-type]
         if kind == "ping":
             if self.answer_pings:
-                asyncio.ensure_future(self._write({"type": "pong", "data": frame.get("data")}))
+                pong = asyncio.ensure_future(
+                    self._write({"type": "pong", "data": frame.get("data")})
+                )
+                # Held until done: the loop keeps only weak references to tasks.
+                self._background.add(pong)
+                pong.add_done_callback(self._background.discard)
         elif kind == "pong":
             answered = self._pings.pop(frame.get("data"), None)  # type: ignore[arg-type]
             if answered is not None and not answered.done():

@@ -8,6 +8,7 @@ from starlette.websockets import WebSocket
 
 from app.config import Settings
 from app.hub import methods  # noqa: F401  (registers the methods)
+from app.hub.metrics import WS_CONNECTIONS
 from app.hub.session import Session
 from app.storage.notifications import Listener
 
@@ -28,10 +29,12 @@ class Hub:
             await websocket.close(1001, "server shutting down")
             return
         self.sessions.add(session)
+        WS_CONNECTIONS.inc()
         try:
             await session.run()
         finally:
             self.sessions.discard(session)
+            WS_CONNECTIONS.dec()
 
     def stats(self) -> dict[str, Any]:
         return {

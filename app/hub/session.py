@@ -24,6 +24,7 @@ from app.hub.frames import (
     client_frame,
     error_frame,
 )
+from app.hub.metrics import WS_CALLS, WS_CLOSES
 from app.hub.outbox import Outbox, OutboxOverflowError
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        WS_CLOSES.labels(code=str(code)).inc()
         log.info("ws_close", code=code, reason=reason)
         with contextlib.suppress(Exception):
             await self.websocket.close(code, reason[:123])  # close reasons fit in 123 bytes
@@ -319,6 +321,8 @@ class Session:
             frame = error_frame(call_id, "internal_error", "the server failed on this call")
         finally:
             self.calls.pop(call_id, None)
+        outcome = frame["type"] if frame["type"] == "error" else "ok"
+        WS_CALLS.labels(method=call.method.name, outcome=outcome).inc()
         await self.outbox.put(frame)
 
 

@@ -5,6 +5,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from app.client import CallError, Connection
@@ -203,3 +204,15 @@ async def test_many_calls_at_once_on_one_connection(conn: Connection, chronicle:
     )
     assert len({r["events"][0]["position"] for r in results}) == 30
     assert time.time_ns() > 0
+
+
+async def test_prometheus_metrics_count_the_hub(
+    conn: Connection, client: httpx.AsyncClient
+) -> None:
+    await conn.call("ping")
+    text = (await client.get("/metrics")).text
+    assert 'chronicle_ws_calls_total{method="ping",outcome="ok"}' in text
+    connections = [
+        line for line in text.splitlines() if line.startswith("chronicle_ws_connections ")
+    ]
+    assert connections and float(connections[0].split()[1]) >= 1

@@ -19,6 +19,7 @@ from app.domain.patterns import matches_any, parse_patterns
 from app.errors import StreamNotFoundError
 from app.hub.calls import END_OF_INPUT, CallContext, method
 from app.hub.methods.catalog import Params
+from app.hub.metrics import WS_DELIVERED, WS_SUBSCRIPTIONS
 from app.schemas.events import EventOut, Nanoseconds
 from app.storage import catalog, reader
 from app.storage.reader import Direction
@@ -155,6 +156,7 @@ class Follower:
                     if self.accept(event):
                         await ctx.emit({"kind": "event", "event": EventOut.of(event)})
                         self.delivered += 1
+                        WS_DELIVERED.inc()
                     self.advance(event)
                 if len(events) == size:
                     continue
@@ -183,6 +185,7 @@ async def subscribe(ctx: CallContext, params: SubscribeParams) -> dict[str, Any]
     follower = Follower(ctx, params, event_filter(params.types))
     await follower.resolve_start()
     await ctx.emit({"kind": "subscribed", "scope": params.scope, "from": follower.cursor})
+    WS_SUBSCRIPTIONS.inc()
     tasks = {
         "follow": asyncio.create_task(follower.follow()),
         "stopped": asyncio.create_task(_stop_requested(ctx)),
@@ -194,6 +197,7 @@ async def subscribe(ctx: CallContext, params: SubscribeParams) -> dict[str, Any]
             tasks["follow"].result()  # only ever ends by raising
         reason = "stopped" if tasks["stopped"] in done else "shutdown"
     finally:
+        WS_SUBSCRIPTIONS.dec()
         for task in tasks.values():
             task.cancel()
         await asyncio.gather(*tasks.values(), return_exceptions=True)
