@@ -116,6 +116,8 @@ async def test_no_gap_no_duplicate_while_publishing_during_catch_up(
         async with Connection(ws_url(server)) as reader:
             chronicle_sub = await reader.subscribe_to(chronicle, start_from="start")
             stream_sub = await reader.subscribe_to(chronicle, "hot", start_from="start")
+            # the global log, live only: concurrent commits must never be skipped
+            global_sub = await reader.subscribe_to(start_from="end")
             writing = asyncio.gather(*(write(w) for w in range(writers)))
             total = history + writers * per_writer
             hot_total = history + writers * per_writer // 2
@@ -123,6 +125,8 @@ async def test_no_gap_no_duplicate_while_publishing_during_catch_up(
                 take(chronicle_sub, total), take(stream_sub, hot_total)
             )
             written = [i for ids in await writing for i in ids]
+            live = [e for e in await take(global_sub, len(written)) if e["chronicle"] == chronicle]
+            assert [e["event_id"] for e in live] == [e["event_id"] for e in seen[history:]]
 
             positions = [e["position"] for e in seen]
             assert positions == sorted(set(positions)), "out of order or duplicated"
@@ -133,7 +137,7 @@ async def test_no_gap_no_duplicate_while_publishing_during_catch_up(
             await publish(writer, chronicle, "hot", "last")
             (last,) = await take(stream_sub, 1)
             assert last["version"] == hot_total and last["data"] == "last"
-            for sub in (chronicle_sub, stream_sub):
+            for sub in (chronicle_sub, stream_sub, global_sub):
                 await sub.stop()
 
 
