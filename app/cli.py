@@ -1,5 +1,6 @@
 """The ``chronicle`` command: serve, migrate, openapi."""
 
+import contextlib
 import json
 from contextlib import ExitStack
 from pathlib import Path
@@ -38,20 +39,26 @@ def serve(
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=overrides)
     configure_logging(settings.log_level, settings.log_json)
+    from app.hub.server import GracefulServer
     from app.main import create_app
 
     with ExitStack() as stack:
         settings = _database(settings, stack)
         migrations.upgrade(settings.database_dsn())
         log.info("listening", url=f"http://{settings.host}:{settings.port}")
-        uvicorn.run(
-            create_app(settings),
+        app = create_app(settings)
+        config = uvicorn.Config(
+            app,
             host=settings.host,
             port=settings.port,
             log_config=None,
             access_log=False,
-            ws_max_size=settings.max_request_bytes,
+            # Above the hub's own limit, so the hub can close 1009 with a reason first.
+            ws_max_size=settings.ws_max_frame_bytes * 2,
         )
+        # Tells WebSocket clients why before uvicorn closes their sockets (1012).
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl+C after shutdown
+            GracefulServer(config, app).run()
 
 
 @cli.command()

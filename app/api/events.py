@@ -139,6 +139,7 @@ async def replay_stream(
 @router.get("/events", responses=problem_responses(404, 422), summary="Read the global log")
 async def read_all(
     pool: PoolDep,
+    types: TypePatterns,
     from_position: Annotated[
         int, Query(alias="from", ge=0, le=2**63 - 1, description="First position to return")
     ] = 0,
@@ -146,9 +147,8 @@ async def read_all(
         str | None, Query(pattern=CHRONICLE_NAME_PATTERN, description="Only this chronicle")
     ] = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
-    types: TypePatterns = None,
 ) -> EventPage:
     """Every event in position order, which is commit order: a reader following `next`
     never misses an event that commits later. `types` keeps only matching events."""
-    patterns = None if types is None else parse_patterns(types)
+    patterns = parse_patterns(types) if types else None
     return _page(await reader.read_all(pool, from_position, limit, chronicle, patterns))

@@ -22,14 +22,14 @@ Nanos = Annotated[
 
 @router.get(f"{_QUERY}/latest", responses=problem_responses(404, 422), summary="Latest per type")
 async def query_latest(
-    chronicle: ChronicleName, pool: PoolDep, types: TypePatterns = None
+    chronicle: ChronicleName, pool: PoolDep, types: TypePatterns
 ) -> QueryOut:
     """The newest event of each distinct type matching `types`, ordered by type.
 
     Served from a table the appender keeps, so its cost does not grow with the
     number of events.
     """
-    patterns = None if types is None else parse_patterns(types)
+    patterns = parse_patterns(types) if types else None
     return QueryOut.of(await queries.query_latest(pool, LatestQuery(chronicle, patterns)))
 
 
@@ -39,7 +39,7 @@ async def query_latest(
 async def query_timeseries(
     chronicle: ChronicleName,
     pool: PoolDep,
-    types: TypePatterns = None,
+    types: TypePatterns,
     t_from: Nanos = None,
     t_to: Nanos = None,
     source_t_from: Nanos = None,
@@ -60,7 +60,7 @@ async def query_timeseries(
     """
     query = TimeseriesQuery(
         chronicle=chronicle,
-        patterns=None if types is None else parse_patterns(types),
+        patterns=parse_patterns(types) if types else None,
         t_from=t_from,
         t_to=t_to,
         source_t_from=source_t_from,

@@ -24,6 +24,10 @@ def parse_pattern(pattern: str) -> Pattern:
             f"pattern is {len(pattern)} characters long; the limit is {MAX_TYPE_LENGTH}",
             pattern=pattern[:64],
         )
+    if any(ord(c) < 0x20 for c in pattern):
+        raise InvalidPatternError(
+            f"pattern {pattern!r} contains a control character", pattern=pattern[:64]
+        )
     segments = type_segments(pattern)
     for i, segment in enumerate(segments):
         if not segment:

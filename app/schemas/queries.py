@@ -3,14 +3,16 @@
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.domain.queries import QueryResult
-from app.schemas.events import EventOut
+from app.schemas.events import PRINTABLE_PATTERN, EventOut
 
 TypePatterns = Annotated[
-    list[str] | None,
+    # A list defaulting to []: a query string cannot send an empty list, so [] means absent.
+    list[Annotated[str, StringConstraints(max_length=512, pattern=PRINTABLE_PATTERN)]],
     Query(
+        default_factory=list,
         description=(
             "Type patterns, repeated (`types=a/*&types=b/?`); an event matches if any "
             "pattern does. Segments are separated by `/`; `?` matches exactly one "

@@ -141,3 +141,11 @@ async def test_global_log_filtered_by_chronicle(
         await client.get("/events", params={"chronicle": "no-such-x"}), 404, "chronicle_not_found"
     )
     assert_problem(await client.get("/events", params={"from": -1}), 422, "validation_error")
+
+
+async def test_type_filters_refuse_control_characters(
+    client: httpx.AsyncClient, chronicle: str
+) -> None:
+    for url in ("/events", f"/chronicles/{chronicle}/query/latest"):
+        response = await client.get(url, params={"types": "a\u0000b"})
+        assert_problem(response, 422, "validation_error")

@@ -1,5 +1,6 @@
 """`chronicle serve` as a user runs it: embedded PostgreSQL, clean stop, data kept on restart."""
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import websockets
 
 from tests.conftest import free_port
 from tests.support import TIMEOUT, wait_for
@@ -45,7 +47,12 @@ async def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def stop(process: subprocess.Popen[bytes]) -> str:
+    """Ctrl+C, as a user would; the server must exit cleanly."""
     process.send_signal(signal.SIGINT)
+    return finish(process)
+
+
+def finish(process: subprocess.Popen[bytes]) -> str:
     _, err = process.communicate(timeout=TIMEOUT * 2)
     assert process.returncode == 0, err.decode()
     return err.decode()
@@ -76,4 +83,16 @@ async def test_serve_embedded_keeps_data_across_restarts(tmp_path: Path) -> None
             event = (await http.get("/chronicles/lab/streams/room1/events/0")).json()
             assert event["data"] == {"c": 21}
             assert event["event_id"] == published.json()["events"][0]["event_id"]
-        stop(process)
+        # A live subscriber is told why when the server stops, not just dropped.
+        async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:
+            subscribe = {"chronicle": "lab", "stream": "room1", "start": "end"}
+            await ws.send(
+                json.dumps({"type": "call", "id": 1, "method": "subscribe", "params": subscribe})
+            )
+            assert json.loads(await ws.recv())["data"]["kind"] == "subscribed"
+            process.send_signal(signal.SIGINT)
+            frames = [json.loads(f) async for f in ws]
+            assert {"type": "end", "id": 1}.items() <= frames[-1].items(), frames
+            assert frames[-1]["result"]["reason"] == "shutdown"
+            assert ws.close_code == 1001
+        finish(process)

@@ -114,3 +114,8 @@ def test_literal_prefix_examples() -> None:
     assert literal_prefix([("a",), ("b",)]) is None
     assert literal_prefix([("*",)]) is None
     assert literal_prefix([()]) is None
+
+
+def test_control_characters_are_refused() -> None:
+    with pytest.raises(InvalidPatternError):
+        parse_pattern("a/\u0000")
