@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import chronicles, events, health, queries, streams
+from app.api import chronicles, dashboard, events, health, queries, streams
 from app.api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from app.api.problems import install_problem_handlers
 from app.config import Settings
@@ -65,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
         queries.router,
         health.router,
         hub_router.router,
+        dashboard.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)

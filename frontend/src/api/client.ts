@@ -1,0 +1,33 @@
+// Typed REST calls: paths and bodies come from the generated OpenAPI types.
+import createClient from "openapi-fetch";
+import type { components, paths } from "./schema";
+
+export type Schemas = components["schemas"];
+export type Chronicle = Schemas["ChronicleOut"];
+export type Stream = Schemas["StreamOut"];
+export type RecordedEvent = Schemas["EventOut"];
+export type Problem = Schemas["Problem"];
+export type ExpectedVersion = Schemas["PublishIn"]["expected_version"];
+
+export const api = createClient<paths>({
+  baseUrl: location.origin,
+  // `types` is repeated: types=a/*&types=b/?
+  querySerializer: { array: { style: "form", explode: true } },
+});
+
+/** A one-line description of a failed call: the problem's detail, or what we know. */
+export function describeError(error: unknown): string {
+  if (error && typeof error === "object") {
+    const p = error as Partial<Problem>;
+    if (p.detail) return p.code ? `${p.detail} (${p.code})` : p.detail;
+    if (p.title) return p.title;
+  }
+  return String(error);
+}
+
+/** Nanoseconds since the epoch as a local ISO-like time (millisecond precision). */
+export function formatNs(ns: number | null | undefined): string {
+  if (ns === null || ns === undefined) return "—";
+  const d = new Date(ns / 1e6);
+  return d.toISOString().replace("T", " ").replace("Z", "");
+}
