@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from app.config import Settings
 from app.domain.limits import PublishLimits
+from app.storage.group_commit import GroupCommitter
 from app.storage.notifications import Listener
 
 END_OF_INPUT: Any = object()
@@ -23,6 +24,7 @@ class CallContext:
 
     call_id: Any
     pool: asyncpg.Pool
+    appender: GroupCommitter
     settings: Settings
     listener: Listener
     emit: Callable[[Any], Awaitable[None]]

@@ -10,14 +10,22 @@ from app.config import Settings
 from app.hub import methods  # noqa: F401  (registers the methods)
 from app.hub.metrics import WS_CONNECTIONS
 from app.hub.session import Session
+from app.storage.group_commit import GroupCommitter
 from app.storage.notifications import Listener
 
 
 class Hub:
     """Created in the lifespan; the ``/ws`` route runs one Session per connection here."""
 
-    def __init__(self, pool: asyncpg.Pool, settings: Settings, listener: Listener) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        listener: Listener,
+        appender: GroupCommitter,
+    ) -> None:
         self.pool = pool
+        self.appender = appender
         self.settings = settings
         self.listener = listener
         self.sessions: set[Session] = set()

@@ -295,6 +295,7 @@ class Session:
         ctx = CallContext(
             call_id=frame.id,
             pool=self.hub.pool,
+            appender=self.hub.appender,
             settings=self.hub.settings,
             listener=self.hub.listener,
             emit=emit,

@@ -18,7 +18,7 @@ from app.schemas.events import (
     PublishIn,
     PublishOut,
 )
-from app.storage import appender, reader
+from app.storage import reader
 from app.storage.reader import Direction
 
 MAX_VERSION = 2**63 - 1
@@ -70,8 +70,9 @@ async def _publish(
     generated: bool,
 ) -> PublishOut:
     ctx.limits.check(events)
-    result = await appender.append(
-        ctx.pool, chronicle, stream, events, expected, check_duplicates=not generated
+    # Through group commit, like REST publishes: they share batches and the lock order.
+    result = await ctx.appender.append(
+        chronicle, stream, events, expected, check_duplicates=not generated
     )
     return PublishOut.of(chronicle, stream, result)
 
