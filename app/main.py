@@ -37,7 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.appender.start()
         listener = Listener(settings.database_dsn())
         await listener.start()
-        app.state.hub = Hub(app.state.pool, settings, listener)
+        app.state.hub = Hub(app.state.pool, settings, listener, app.state.appender)
         log.info("service_started", version=__version__)
         try:
             yield
