@@ -2,11 +2,12 @@
 
 import asyncio
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.support import TIMEOUT
+from tests.support import TIMEOUT, fresh_name
 
 
 def walkthrough(repo_root: Path) -> str:
@@ -39,3 +40,22 @@ async def test_walkthrough_runs(repo_root: Path, server: str) -> None:
     assert output.count('"celsius":21.7') == 5  # read, get one, replay, global log, latest
     assert '"more_follows":true' in output
     assert '"celsius":99' not in output  # the refused write left nothing behind
+
+
+async def test_client_example_runs(repo_root: Path, server: str) -> None:
+    text = (repo_root / "README.md").read_text()
+    block = re.search(r"<!-- client-example -->\n```python\n(.*?)```", text, re.S)
+    assert block, "README lost its client example"
+    chronicle = fresh_name("readme")
+    source = (
+        block.group(1)
+        .replace("ws://127.0.0.1:8000", server.replace("http://", "ws://"))
+        .replace('"lab"', repr(chronicle))
+    )
+    namespace: dict[str, object] = {}
+    exec(
+        compile("async def example():\n" + textwrap.indent(source, "    "), "README", "exec"),
+        namespace,
+    )
+    async with asyncio.timeout(TIMEOUT * 2):
+        await namespace["example"]()  # type: ignore[operator]
