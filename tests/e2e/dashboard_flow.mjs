@@ -134,6 +134,38 @@ try {
   const shown = await tail.locator("article").count();
   if (shown !== 2) problems.push(`the tail shows ${shown} events after the reconnect, not 2`);
 
+  step("events written elsewhere: Refresh lists them; paging; binary shown as size + type");
+  const publish = async (stream, events) => {
+    const url = `${base}/chronicles/${chronicle}/streams/${stream}/events`;
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ events }),
+    });
+    if (response.status !== 201) throw new Error(`publish to ${stream}: ${response.status}`);
+  };
+  await publish("ticks", Array.from({ length: 25 }, (_, i) => ({ type: "counter/tick", data: { i } })));
+  await publish("camera", [
+    { type: "camera/frame", data_base64: "AAECAwQFBgc=", content_type: "image/png" },
+    { type: "camera/meta", data: { exposure: 0.01 } },
+  ]);
+  await tail.getByText('"i": 24').waitFor();
+  await page.getByRole("button", { name: "Refresh" }).click();
+  const streams = page.getByRole("table", { name: "streams" });
+  await streams.getByRole("button", { name: "ticks" }).click();
+  const events = page.getByLabel("stream events");
+  await events.getByText("#24", { exact: true }).waitFor();
+  await page.getByRole("button", { name: "Older →" }).click();
+  await events.getByText("#4", { exact: true }).waitFor();
+  await events.getByText("#0", { exact: true }).waitFor();
+  await page.getByRole("button", { name: "← Newer" }).click();
+  await events.getByText("#24", { exact: true }).waitFor();
+  await streams.getByRole("button", { name: "camera" }).click();
+  await events.getByText("binary: 8 bytes, image/png").waitFor();
+  await events.getByText('"exposure": 0.01').waitFor();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(shots, "dashboard-live.png"), fullPage: true });
+
   step("narrow window");
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.setViewportSize({ width: 420, height: 900 });

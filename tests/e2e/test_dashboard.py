@@ -138,5 +138,10 @@ async def test_dashboard_lifecycle(database_url: str) -> None:
         transcript = "\n".join(output)
         assert code == 0, f"browser flow failed:\n{transcript}"
         assert output[-1] == "ok", transcript
-    for name in ("dashboard.png", "dashboard-conflict.png", "dashboard-narrow.png"):
+    for name in (
+        "dashboard.png",
+        "dashboard-conflict.png",
+        "dashboard-live.png",
+        "dashboard-narrow.png",
+    ):
         assert (HERE / "screenshots" / name).stat().st_size > 0

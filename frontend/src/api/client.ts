@@ -15,6 +15,25 @@ export const api = createClient<paths>({
   querySerializer: { array: { style: "form", explode: true } },
 });
 
+// A network failure (server down, restarting) becomes a problem answer like any other,
+// so every view shows it instead of leaving an unhandled rejection.
+api.use({
+  onError({ error }) {
+    const problem = {
+      type: "about:blank",
+      title: "Server unreachable",
+      status: 503,
+      detail: `the server did not answer (${String(error)})`,
+      code: "unreachable",
+      details: {},
+    };
+    return new Response(JSON.stringify(problem), {
+      status: 503,
+      headers: { "Content-Type": "application/problem+json" },
+    });
+  },
+});
+
 /** A one-line description of a failed call: the problem's detail, or what we know. */
 export function describeError(error: unknown): string {
   if (error && typeof error === "object") {

@@ -25,7 +25,12 @@ export function Streams({ chronicle }: { chronicle: string }) {
 
   return (
     <section class="panel" aria-labelledby="streams-h">
-      <h2 id="streams-h">Streams of {chronicle}</h2>
+      <div class="row spread">
+        <h2 id="streams-h">Streams of {chronicle}</h2>
+        <button type="button" class="secondary" onClick={() => (refreshTick.value += 1)}>
+          Refresh
+        </button>
+      </div>
       {error && <p class="bad">{error}</p>}
       {items.length === 0 ? (
         <p class="muted">No streams yet: publish an event to create one.</p>
