@@ -1315,14 +1315,14 @@ export interface operations {
     read_all: {
         parameters: {
             query?: {
+                /** @description Type patterns, repeated (`types=a/*&types=b/?`); an event matches if any pattern does. Segments are separated by `/`; `?` matches exactly one segment, `*` zero or more and only as the last segment; an empty value is the empty pattern, matching only the empty type. Absent: every type. */
+                types?: string[];
                 /** @description First position to return */
                 from?: number;
                 /** @description Only this chronicle */
                 chronicle?: string | null;
                 /** @description Page size, at most 1000 */
                 limit?: number;
-                /** @description Type patterns, repeated (`types=a/*&types=b/?`); an event matches if any pattern does. Segments are separated by `/`; `?` matches exactly one segment, `*` zero or more and only as the last segment; an empty value is the empty pattern, matching only the empty type. Absent: every type. */
-                types?: string[] | null;
             };
             header?: never;
             path?: never;
@@ -1363,7 +1363,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Type patterns, repeated (`types=a/*&types=b/?`); an event matches if any pattern does. Segments are separated by `/`; `?` matches exactly one segment, `*` zero or more and only as the last segment; an empty value is the empty pattern, matching only the empty type. Absent: every type. */
-                types?: string[] | null;
+                types?: string[];
             };
             header?: never;
             path: {
@@ -1407,7 +1407,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Type patterns, repeated (`types=a/*&types=b/?`); an event matches if any pattern does. Segments are separated by `/`; `?` matches exactly one segment, `*` zero or more and only as the last segment; an empty value is the empty pattern, matching only the empty type. Absent: every type. */
-                types?: string[] | null;
+                types?: string[];
                 /** @description Inclusive bound, nanoseconds since epoch */
                 t_from?: number | null;
                 /** @description Inclusive bound, nanoseconds since epoch */
