@@ -216,3 +216,56 @@ async def test_prometheus_metrics_count_the_hub(
         line for line in text.splitlines() if line.startswith("chronicle_ws_connections ")
     ]
     assert connections and float(connections[0].split()[1]) >= 1
+
+
+async def test_query_method_matches_rest(
+    conn: Connection, client: httpx.AsyncClient, chronicle: str
+) -> None:
+    for stream, event_type, value in [
+        ("a", "sensor/temp/room1", 1),
+        ("a", "sensor/temp/room1", 2),
+        ("b", "sensor/humidity/room1", 3),
+        ("b", "alarm/room1", 4),
+    ]:
+        await conn.publish_event(chronicle, stream, event_type, value)
+    latest = await conn.call(
+        "query", {"chronicle": chronicle, "kind": "latest", "types": ["sensor/*"]}
+    )
+    assert [(e["type"], e["data"]) for e in latest["events"]] == [
+        ("sensor/humidity/room1", 3),
+        ("sensor/temp/room1", 2),
+    ]
+    rest = await client.get(f"/chronicles/{chronicle}/query/latest", params={"types": "sensor/*"})
+    assert rest.json() == latest
+
+    first = await conn.call(
+        "query",
+        {
+            "chronicle": chronicle,
+            "kind": "timeseries",
+            "types": ["?/?/room1"],
+            "order": "ascending",
+            "max_results": 2,
+        },
+    )
+    assert [e["data"] for e in first["events"]] == [1, 2] and first["more_follows"] is True
+    rest_page = await conn.call(
+        "query",
+        {
+            "chronicle": chronicle,
+            "kind": "timeseries",
+            "types": ["?/?/room1"],
+            "order": "ascending",
+            "after": first["events"][-1]["event_id"],
+        },
+    )
+    assert [e["data"] for e in rest_page["events"]] == [3] and rest_page["more_follows"] is False
+
+    bad = {"chronicle": chronicle, "kind": "latest", "types": ["a/*/b"]}
+    assert (await _error(conn, "query", bad)).code == "invalid_pattern"
+    inverted = {"chronicle": chronicle, "kind": "timeseries", "t_from": 5, "t_to": 1}
+    assert (await _error(conn, "query", inverted)).code == "invalid_range"
+    unknown = {"chronicle": chronicle, "kind": "newest"}
+    assert (await _error(conn, "query", unknown)).code == "validation_error"
+    missing = {"chronicle": "no-such-chronicle-q", "kind": "latest"}
+    assert (await _error(conn, "query", missing)).code == "chronicle_not_found"

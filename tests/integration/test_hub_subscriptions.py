@@ -186,3 +186,32 @@ async def test_start_at_a_time(conn: Connection, chronicle: str) -> None:
     assert future.start["from"] == events[-1]["position"] + 1
     for sub in (by_stream, by_chronicle, future):
         await sub.stop()
+
+
+@pytest.mark.parametrize("scope", ["chronicle", "all"])
+async def test_rare_type_past_many_pages_of_others(
+    conn: Connection, chronicle: str, scope: str
+) -> None:
+    """Chronicle and global subscriptions filter by type in SQL: a rare type arrives past
+    more non-matching history than a page holds, then live, and nothing else does."""
+    rare = f"rare/{chronicle}"  # no other test's events match, even in the global log
+    noise = [{"type": "noise/tick", "data": i} for i in range(50)]
+    for _ in range(10):  # 500 non-matching events: more than two subscription pages
+        await conn.call("publish", {"chronicle": chronicle, "stream": "n", "events": noise})
+    await conn.publish_event(chronicle, "r", f"{rare}/one", 1)
+    subscription = await conn.subscribe_to(
+        chronicle if scope == "chronicle" else None, start_from="start", types=[f"{rare}/*"]
+    )
+    assert [e["data"] for e in await take(subscription, 1)] == [1]
+    async with asyncio.timeout(TIMEOUT):
+        await subscription.caught_up.wait()
+    await conn.call(
+        "publish",
+        {
+            "chronicle": chronicle,
+            "stream": "r",
+            "events": [{"type": "noise/x"}, {"type": f"{rare}/two", "data": 2}],
+        },
+    )
+    assert [e["data"] for e in await take(subscription, 1)] == [2]
+    await subscription.stop()

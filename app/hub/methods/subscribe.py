@@ -8,7 +8,6 @@ it falls behind and catches up from the database, never holding events in memory
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field, StrictInt, model_validator
@@ -23,21 +22,6 @@ from app.hub.metrics import WS_DELIVERED, WS_SUBSCRIPTIONS
 from app.schemas.events import EventOut, Nanoseconds
 from app.storage import catalog, reader
 from app.storage.reader import Direction
-
-EventFilter = Callable[[RecordedEvent], bool]
-"""The hook for type patterns: which events of the scope a subscription delivers."""
-
-
-def _everything(_: RecordedEvent) -> bool:
-    return True
-
-
-def event_filter(types: list[str] | None) -> EventFilter:
-    """Raises InvalidPatternError for a malformed pattern, before anything is sent."""
-    if types is None:
-        return _everything
-    parsed = parse_patterns(types)
-    return lambda event: matches_any(parsed, event.type)
 
 
 class TimeStart(Params):
@@ -76,10 +60,11 @@ class SubscribeParams(Params):
 class Follower:
     """Reads the scope after ``cursor``: a version for a stream, a position otherwise."""
 
-    def __init__(self, ctx: CallContext, params: SubscribeParams, accept: EventFilter) -> None:
+    def __init__(self, ctx: CallContext, params: SubscribeParams) -> None:
         self.ctx = ctx
         self.params = params
-        self.accept = accept
+        # Raises InvalidPatternError for a malformed pattern, before anything is sent.
+        self.patterns = None if params.types is None else parse_patterns(params.types)
         self.cursor = 0
         self.delivered = 0
 
@@ -127,38 +112,46 @@ class Follower:
                 low = min(first[0].position + 1, high)
         return low
 
-    async def page(self) -> list[RecordedEvent]:
-        p, pool, size = self.params, self.ctx.pool, self.ctx.settings.ws_subscription_page_size
-        if p.scope == "stream":
-            assert p.chronicle is not None and p.stream is not None
-            try:
-                found = await reader.read_stream(
-                    pool, p.chronicle, p.stream, self.cursor, Direction.FORWARDS, size
-                )
-            except StreamNotFoundError:
-                return []
-            return found.events
-        return (await reader.read_all(pool, self.cursor, size, p.chronicle)).events
+    async def page(self) -> tuple[list[RecordedEvent], int, bool]:
+        """The next events to deliver, the cursor after them, and whether the page was full.
 
-    def advance(self, event: RecordedEvent) -> None:
-        self.cursor = (event.version if self.params.scope == "stream" else event.position) + 1
+        The global log and chronicles are filtered by type in SQL; the cursor may then
+        jump past non-matching events up to what the read could see. A single stream is
+        filtered here, over the page its version index yields.
+        """
+        p, pool, size = self.params, self.ctx.pool, self.ctx.settings.ws_subscription_page_size
+        if p.scope != "stream":
+            found = await reader.read_all(pool, self.cursor, size, p.chronicle, self.patterns)
+            return found.events, found.next or self.cursor, len(found.events) == size
+        assert p.chronicle is not None and p.stream is not None
+        try:
+            page = await reader.read_stream(
+                pool, p.chronicle, p.stream, self.cursor, Direction.FORWARDS, size
+            )
+        except StreamNotFoundError:
+            return [], self.cursor, False
+        cursor = page.events[-1].version + 1 if page.events else self.cursor
+        patterns = self.patterns
+        events = [e for e in page.events if patterns is None or matches_any(patterns, e.type)]
+        return events, cursor, len(page.events) == size
 
     async def follow(self) -> None:
         ctx = self.ctx
-        size = ctx.settings.ws_subscription_page_size
         caught_up = False
         with ctx.listener.waker() as woken:
             while True:
                 # Cleared before reading: a commit after this point sets it again.
                 woken.clear()
-                events = await self.page()
+                events, cursor, full = await self.page()
+                stream_scope = self.params.scope == "stream"
                 for event in events:
-                    if self.accept(event):
-                        await ctx.emit({"kind": "event", "event": EventOut.of(event)})
-                        self.delivered += 1
-                        WS_DELIVERED.inc()
-                    self.advance(event)
-                if len(events) == size:
+                    await ctx.emit({"kind": "event", "event": EventOut.of(event)})
+                    self.delivered += 1
+                    WS_DELIVERED.inc()
+                    # Kept exact per event: a stop mid-page reports where to resume.
+                    self.cursor = (event.version if stream_scope else event.position) + 1
+                self.cursor = cursor
+                if full:
                     continue
                 if not caught_up:
                     caught_up = True
@@ -181,8 +174,7 @@ async def subscribe(ctx: CallContext, params: SubscribeParams) -> dict[str, Any]
     """Data frames: {"kind": "subscribed", "from"}, then {"kind": "event", "event"} in order,
     {"kind": "caught_up", "next"} once history is delivered. Ends on stop or shutdown with
     the reason and ``next`` (where to resubscribe)."""
-    # Non-matching events are read and skipped: the cursor still moves past them.
-    follower = Follower(ctx, params, event_filter(params.types))
+    follower = Follower(ctx, params)
     await follower.resolve_start()
     await ctx.emit({"kind": "subscribed", "scope": params.scope, "from": follower.cursor})
     WS_SUBSCRIPTIONS.inc()
