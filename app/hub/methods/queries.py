@@ -39,19 +39,7 @@ async def query(ctx: CallContext, params: QueryParams) -> QueryOut:
     if params.kind == "latest":
         result = await queries.query_latest(ctx.pool, LatestQuery(params.chronicle, patterns))
     else:
-        result = await queries.query_timeseries(
-            ctx.pool,
-            TimeseriesQuery(
-                chronicle=params.chronicle,
-                patterns=patterns,
-                t_from=params.t_from,
-                t_to=params.t_to,
-                source_t_from=params.source_t_from,
-                source_t_to=params.source_t_to,
-                order=params.order,
-                order_by=params.order_by,
-                max_results=params.max_results,
-                after=params.after,
-            ),
-        )
+        window = params.model_dump(exclude={"chronicle", "kind", "types"})
+        query = TimeseriesQuery(chronicle=params.chronicle, patterns=patterns, **window)
+        result = await queries.query_timeseries(ctx.pool, query)
     return QueryOut.of(result)
