@@ -35,7 +35,6 @@ class Settings(BaseSettings):
         default=32 * 1024 * 1024, ge=1, description="Largest HTTP request body, in bytes."
     )
     max_page_size: int = Field(default=1000, ge=1)
-    default_page_size: int = Field(default=100, ge=1)
 
     ws_ping_interval: float = Field(
         default=20.0, gt=0, description="Seconds between the hub's keep-alive pings."

@@ -22,11 +22,6 @@ class InvalidInputError(ChronicleError):
     status = 422
 
 
-class InvalidNameError(InvalidInputError):
-    code = "invalid_name"
-    title = "Invalid name"
-
-
 class InvalidEventTypeError(InvalidInputError):
     code = "invalid_event_type"
     title = "Invalid event type"
