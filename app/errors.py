@@ -43,6 +43,17 @@ class MalformedJsonError(ChronicleError):
     status = 400
 
 
+class MalformedPreconditionError(ChronicleError):
+    code = "malformed_precondition"
+    title = "Malformed precondition header"
+    status = 400
+
+
+class ConflictingPreconditionsError(InvalidInputError):
+    code = "conflicting_preconditions"
+    title = "Conflicting preconditions"
+
+
 class TooLargeError(ChronicleError):
     code = "too_large"
     title = "Payload too large"
@@ -105,6 +116,16 @@ class WrongExpectedVersionError(ConflictError):
             actual=actual,
         )
         self.actual = actual
+
+
+class PreconditionFailedError(WrongExpectedVersionError):
+    """The HTTP form of a wrong expected version: it came from If-Match or If-None-Match."""
+
+    status = 412
+
+    @classmethod
+    def of(cls, error: WrongExpectedVersionError) -> "PreconditionFailedError":
+        return cls(**error.details)
 
 
 class EventIdReusedError(ConflictError):

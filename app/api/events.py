@@ -13,13 +13,19 @@ from app.api.deps import (
     PoolDep,
     StreamName,
 )
+from app.api.preconditions import (
+    ETAG_HEADER,
+    HeaderExpectedVersion,
+    choose_expected_version,
+    set_etag,
+)
 from app.api.problems import problem_responses
 from app.domain.names import CHRONICLE_NAME_PATTERN
 from app.domain.patterns import parse_patterns
-from app.errors import InvalidRangeError
+from app.errors import InvalidRangeError, PreconditionFailedError, WrongExpectedVersionError
 from app.schemas.events import EventOut, EventPage, PublishIn, PublishOut
 from app.schemas.queries import TypePatterns
-from app.storage import reader
+from app.storage import catalog, reader
 from app.storage.reader import Direction, EventSlice
 
 router = APIRouter(tags=["events"])
@@ -37,8 +43,13 @@ def _page(events: EventSlice) -> EventPage:
     f"{_STREAM}/events",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": PublishOut, "description": "An idempotent repeat: nothing was written"},
-        **problem_responses(400, 404, 409, 413, 422),
+        200: {
+            "model": PublishOut,
+            "description": "An idempotent repeat: nothing was written",
+            "headers": ETAG_HEADER,
+        },
+        201: {"headers": ETAG_HEADER},
+        **problem_responses(400, 404, 409, 412, 413, 422),
     },
     summary="Publish events to a stream",
 )
@@ -49,6 +60,7 @@ async def publish_events(
     appender: AppenderDep,
     limits: LimitsDep,
     response: Response,
+    precondition: HeaderExpectedVersion,
 ) -> PublishOut:
     """Append one or more events atomically at consecutive versions.
 
@@ -56,16 +68,27 @@ async def publish_events(
     conditional (409 `wrong_expected_version` with expected and actual on mismatch).
     Re-sending events whose `event_id`s were written before returns the original
     versions and positions (200, `duplicate: true`) and writes nothing.
+
+    The HTTP form of `expected_version`: `If-Match: "N"` (an `ETag` as returned) expects
+    version N (`"-1"`: empty), `If-Match: *` that the stream exists, `If-None-Match: *`
+    that it does not. A mismatch is 412 with the 409's body. `ETag` is the version after.
     """
     events = body.new_events()
     limits.check(events)
-    result = await appender.append(
-        chronicle,
-        stream,
-        events,
-        body.expected(),
-        check_duplicates=not body.ids_all_generated(),
-    )
+    expected = choose_expected_version(precondition, body.expected())
+    try:
+        result = await appender.append(
+            chronicle,
+            stream,
+            events,
+            expected,
+            check_duplicates=not body.ids_all_generated(),
+        )
+    except WrongExpectedVersionError as error:
+        if precondition is None:
+            raise
+        raise PreconditionFailedError.of(error) from error
+    set_etag(response, result.stream_version)
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/chronicles/{chronicle}/streams/{stream}/events/" + str(
@@ -74,11 +97,16 @@ async def publish_events(
     return PublishOut.of(chronicle, stream, result)
 
 
-@router.get(f"{_STREAM}/events", responses=problem_responses(404, 422), summary="Read a stream")
+@router.get(
+    f"{_STREAM}/events",
+    responses={200: {"headers": ETAG_HEADER}, **problem_responses(404, 422)},
+    summary="Read a stream",
+)
 async def read_stream(
     chronicle: ChronicleName,
     stream: StreamName,
     pool: PoolDep,
+    response: Response,
     from_version: Annotated[
         int | None,
         Query(
@@ -91,13 +119,18 @@ async def read_stream(
     direction: Direction = Direction.FORWARDS,
     limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> EventPage:
-    """Events of a stream in version order, forwards or backwards; `next` continues."""
+    """Events of a stream in version order, forwards or backwards; `next` continues.
+
+    `ETag` is the stream's version (not the page's last event), for `If-Match` on publish.
+    """
+    # Read before the page: an ETag older than the page only makes If-Match fail safely.
+    set_etag(response, (await catalog.get_stream(pool, chronicle, stream)).version)
     return _page(await reader.read_stream(pool, chronicle, stream, from_version, direction, limit))
 
 
 @router.get(
     f"{_STREAM}/events/{{version}}",
-    responses=problem_responses(404, 422),
+    responses={200: {"headers": ETAG_HEADER}, **problem_responses(404, 422)},
     summary="Get one event",
 )
 async def get_event(
@@ -105,8 +138,14 @@ async def get_event(
     stream: StreamName,
     version: Annotated[int, Path(ge=0, le=2**63 - 1)],
     pool: PoolDep,
+    response: Response,
 ) -> EventOut:
-    """The event with this number in the stream."""
+    """The event with this number in the stream.
+
+    Events never change, so `ETag` is the event's own version: as `If-Match` on publish it
+    succeeds only while this event is the stream's last.
+    """
+    set_etag(response, version)
     return EventOut.of(await reader.get_event(pool, chronicle, stream, version))
 
 

@@ -31,9 +31,9 @@ def validator() -> Any:
     resource = referencing.Resource.from_contents(
         schema, default_specification=referencing.jsonschema.DRAFT7
     )
-    registry = referencing.Registry(retrieve=_no_network).with_resource(
-        schema["$id"], resource
-    ).crawl()
+    registry = (
+        referencing.Registry(retrieve=_no_network).with_resource(schema["$id"], resource).crawl()
+    )
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema, registry=registry)

@@ -30,7 +30,9 @@ def _generator() -> str:
         return str(beside)
     found = shutil.which("openapi-python-client")
     if found is None:
-        pytest.skip("openapi-python-client is not installed (dev extra `openapi-python-client>=0.21`)")
+        pytest.skip(
+            "openapi-python-client is not installed (dev extra openapi-python-client>=0.21)"
+        )
     return found
 
 
