@@ -37,6 +37,11 @@ class InvalidPatternError(InvalidInputError):
     title = "Invalid type pattern"
 
 
+class InvalidCloudEventError(InvalidInputError):
+    code = "invalid_cloudevent"
+    title = "Invalid CloudEvent"
+
+
 class MalformedJsonError(ChronicleError):
     code = "malformed_json"
     title = "Malformed JSON"

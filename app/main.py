@@ -14,6 +14,7 @@ from app.api.problems import install_problem_handlers
 from app.config import Settings
 from app.hub import router as hub_router
 from app.hub.hub import Hub
+from app.schemas.cloudevents import CloudEvent
 from app.schemas.problem import Problem
 from app.storage.database import create_pool
 from app.storage.group_commit import GroupCommitter
@@ -75,7 +76,8 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def _document_problems(app: FastAPI) -> None:
-    """Add the Problem schema that every documented error response refers to."""
+    """Add the schemas that responses refer to by hand: Problem (every documented error)
+    and CloudEvent (the CloudEvents media types)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -85,6 +87,7 @@ def _document_problems(app: FastAPI) -> None:
             schemas["Problem"] = Problem.model_json_schema(
                 ref_template="#/components/schemas/{model}"
             )
+            schemas["CloudEvent"] = CloudEvent.model_json_schema()
             app.openapi_schema = schema
         return app.openapi_schema
 

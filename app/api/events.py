@@ -4,6 +4,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from app.api.cloudevents import (
+    PUBLISH_OPENAPI,
+    CloudEventsRoute,
+    EventFormat,
+    FormatDep,
+    cloudevent_content,
+    cloudevent_response,
+    cloudevents_batch_content,
+    cloudevents_response,
+    page_headers,
+)
 from app.api.deps import (
     DEFAULT_PAGE_SIZE,
     AppenderDep,
@@ -28,14 +39,18 @@ from app.schemas.queries import TypePatterns
 from app.storage import catalog, reader
 from app.storage.reader import Direction, EventSlice
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], route_class=CloudEventsRoute)
 
 _STREAM = "/chronicles/{chronicle}/streams/{stream}"
 Version = Annotated[int, Query(ge=0, le=2**63 - 1)]
 Nanos = Annotated[int, Query(ge=0, le=2**63 - 1, description="Nanoseconds since the Unix epoch")]
 
 
-def _page(events: EventSlice) -> EventPage:
+def _page(
+    events: EventSlice, format: EventFormat, route_response: Response | None = None
+) -> EventPage | Response:
+    if format is EventFormat.CLOUDEVENTS:
+        return cloudevents_response(events.events, page_headers(events.next), route_response)
     return EventPage(events=[EventOut.of(e) for e in events.events], next=events.next)
 
 
@@ -52,6 +67,7 @@ def _page(events: EventSlice) -> EventPage:
         **problem_responses(400, 404, 409, 412, 413, 422),
     },
     summary="Publish events to a stream",
+    openapi_extra=PUBLISH_OPENAPI,
 )
 async def publish_events(
     chronicle: ChronicleName,
@@ -99,7 +115,11 @@ async def publish_events(
 
 @router.get(
     f"{_STREAM}/events",
-    responses={200: {"headers": ETAG_HEADER}, **problem_responses(404, 422)},
+    response_model=EventPage,
+    responses={
+        **cloudevents_batch_content(headers=ETAG_HEADER),
+        **problem_responses(404, 422),
+    },
     summary="Read a stream",
 )
 async def read_stream(
@@ -118,19 +138,22 @@ async def read_stream(
     ] = None,
     direction: Direction = Direction.FORWARDS,
     limit: Limit = DEFAULT_PAGE_SIZE,
-) -> EventPage:
+    format: FormatDep = EventFormat.JSON,
+) -> EventPage | Response:
     """Events of a stream in version order, forwards or backwards; `next` continues.
 
     `ETag` is the stream's version (not the page's last event), for `If-Match` on publish.
     """
     # Read before the page: an ETag older than the page only makes If-Match fail safely.
     set_etag(response, (await catalog.get_stream(pool, chronicle, stream)).version)
-    return _page(await reader.read_stream(pool, chronicle, stream, from_version, direction, limit))
+    page = await reader.read_stream(pool, chronicle, stream, from_version, direction, limit)
+    return _page(page, format, response)
 
 
 @router.get(
     f"{_STREAM}/events/{{version}}",
-    responses={200: {"headers": ETAG_HEADER}, **problem_responses(404, 422)},
+    response_model=EventOut,
+    responses={**cloudevent_content(headers=ETAG_HEADER), **problem_responses(404, 422)},
     summary="Get one event",
 )
 async def get_event(
@@ -139,19 +162,24 @@ async def get_event(
     version: Annotated[int, Path(ge=0, le=2**63 - 1)],
     pool: PoolDep,
     response: Response,
-) -> EventOut:
+    format: FormatDep = EventFormat.JSON,
+) -> EventOut | Response:
     """The event with this number in the stream.
 
     Events never change, so `ETag` is the event's own version: as `If-Match` on publish it
     succeeds only while this event is the stream's last.
     """
     set_etag(response, version)
-    return EventOut.of(await reader.get_event(pool, chronicle, stream, version))
+    event = await reader.get_event(pool, chronicle, stream, version)
+    if format is EventFormat.CLOUDEVENTS:
+        return cloudevent_response(event, response)
+    return EventOut.of(event)
 
 
 @router.get(
     f"{_STREAM}/replay",
-    responses=problem_responses(404, 422),
+    response_model=EventPage,
+    responses={**cloudevents_batch_content(), **problem_responses(404, 422)},
     summary="Replay a stream over a time range",
 )
 async def replay_stream(
@@ -164,7 +192,8 @@ async def replay_stream(
         int | None, Query(alias="from", ge=0, le=2**63 - 1, description="`next` of a page")
     ] = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
-) -> EventPage:
+    format: FormatDep = EventFormat.JSON,
+) -> EventPage | Response:
     """Events with `start <= recorded_at <= end` (inclusive, nanoseconds), in order."""
     if end < start:
         raise InvalidRangeError(
@@ -172,10 +201,16 @@ async def replay_stream(
             start=start,
             end=end,
         )
-    return _page(await reader.replay(pool, chronicle, stream, start, end, limit, from_version))
+    page = await reader.replay(pool, chronicle, stream, start, end, limit, from_version)
+    return _page(page, format)
 
 
-@router.get("/events", responses=problem_responses(404, 422), summary="Read the global log")
+@router.get(
+    "/events",
+    response_model=EventPage,
+    responses={**cloudevents_batch_content(), **problem_responses(404, 422)},
+    summary="Read the global log",
+)
 async def read_all(
     pool: PoolDep,
     types: TypePatterns,
@@ -186,8 +221,9 @@ async def read_all(
         str | None, Query(pattern=CHRONICLE_NAME_PATTERN, description="Only this chronicle")
     ] = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
-) -> EventPage:
+    format: FormatDep = EventFormat.JSON,
+) -> EventPage | Response:
     """Every event in position order, which is commit order: a reader following `next`
     never misses an event that commits later. `types` keeps only matching events."""
     patterns = parse_patterns(types) if types else None
-    return _page(await reader.read_all(pool, from_position, limit, chronicle, patterns))
+    return _page(await reader.read_all(pool, from_position, limit, chronicle, patterns), format)

@@ -3,12 +3,19 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from app.api.cloudevents import (
+    MORE_FOLLOWS_HEADER,
+    EventFormat,
+    FormatDep,
+    cloudevents_batch_content,
+    cloudevents_response,
+)
 from app.api.deps import DEFAULT_PAGE_SIZE, ChronicleName, Limit, PoolDep
 from app.api.problems import problem_responses
 from app.domain.patterns import parse_patterns
-from app.domain.queries import LatestQuery, Order, OrderBy, TimeseriesQuery
+from app.domain.queries import LatestQuery, Order, OrderBy, QueryResult, TimeseriesQuery
 from app.schemas.queries import QueryOut, TypePatterns
 from app.storage import queries
 
@@ -18,28 +25,45 @@ _QUERY = "/chronicles/{chronicle}/query"
 Nanos = Annotated[
     int | None, Query(ge=0, le=2**63 - 1, description="Inclusive bound, nanoseconds since epoch")
 ]
+_RESPONSES = {
+    **cloudevents_batch_content(MORE_FOLLOWS_HEADER),
+    **problem_responses(404, 422),
+}
 
 
-@router.get(f"{_QUERY}/latest", responses=problem_responses(404, 422), summary="Latest per type")
+def _result(result: QueryResult, format: EventFormat) -> QueryOut | Response:
+    if format is EventFormat.CLOUDEVENTS:
+        more = {MORE_FOLLOWS_HEADER: "true" if result.more_follows else "false"}
+        return cloudevents_response(result.events, more)
+    return QueryOut.of(result)
+
+
+@router.get(
+    f"{_QUERY}/latest", response_model=QueryOut, responses=_RESPONSES, summary="Latest per type"
+)
 async def query_latest(
-    chronicle: ChronicleName, pool: PoolDep, types: TypePatterns
-) -> QueryOut:
+    chronicle: ChronicleName, pool: PoolDep, types: TypePatterns, format: FormatDep
+) -> QueryOut | Response:
     """The newest event of each distinct type matching `types`, ordered by type.
 
     Served from a table the appender keeps, so its cost does not grow with the
     number of events.
     """
     patterns = parse_patterns(types) if types else None
-    return QueryOut.of(await queries.query_latest(pool, LatestQuery(chronicle, patterns)))
+    return _result(await queries.query_latest(pool, LatestQuery(chronicle, patterns)), format)
 
 
 @router.get(
-    f"{_QUERY}/timeseries", responses=problem_responses(404, 422), summary="Timeseries query"
+    f"{_QUERY}/timeseries",
+    response_model=QueryOut,
+    responses=_RESPONSES,
+    summary="Timeseries query",
 )
 async def query_timeseries(
     chronicle: ChronicleName,
     pool: PoolDep,
     types: TypePatterns,
+    format: FormatDep,
     t_from: Nanos = None,
     t_to: Nanos = None,
     source_t_from: Nanos = None,
@@ -50,7 +74,7 @@ async def query_timeseries(
     after: Annotated[
         UUID | None, Query(description="Continue after this event (the last of a page)")
     ] = None,
-) -> QueryOut:
+) -> QueryOut | Response:
     """Events of the chronicle within the inclusive windows on `recorded_at` (`t_from`,
     `t_to`) and `source_timestamp` (`source_t_from`, `source_t_to`), ordered by
     `order_by` (ties by position) in `order`, at most `max_results`.
@@ -70,4 +94,4 @@ async def query_timeseries(
         max_results=max_results,
         after=after,
     )
-    return QueryOut.of(await queries.query_timeseries(pool, query))
+    return _result(await queries.query_timeseries(pool, query), format)

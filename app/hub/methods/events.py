@@ -10,6 +10,7 @@ from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
 from app.errors import InvalidInputError, InvalidRangeError
 from app.hub.calls import END_OF_INPUT, CallContext, method
 from app.hub.methods.catalog import ChronicleName, Params, StreamName, StreamRef
+from app.schemas.cloudevents import FORMAT_DESCRIPTION, EventFormatName, event_body
 from app.schemas.events import (
     EventIn,
     EventOut,
@@ -31,6 +32,7 @@ class PublishParams(PublishIn):
 
 class GetEventParams(StreamRef):
     version: int = Field(ge=0, le=MAX_VERSION)
+    format: EventFormatName = Field(default="json", description=FORMAT_DESCRIPTION)
 
 
 class ReadParams(Params):
@@ -42,6 +44,7 @@ class ReadParams(Params):
     from_: int | None = Field(default=None, alias="from", ge=0, le=MAX_VERSION)
     direction: Direction = Direction.FORWARDS
     count: int | None = Field(default=None, ge=1, description="Stop after this many events")
+    format: EventFormatName = Field(default="json", description=FORMAT_DESCRIPTION)
 
     @model_validator(mode="after")
     def _scope(self) -> "ReadParams":
@@ -55,6 +58,7 @@ class ReadParams(Params):
 class ReplayParams(StreamRef):
     start: Nanoseconds
     end: Nanoseconds
+    format: EventFormatName = Field(default="json", description=FORMAT_DESCRIPTION)
 
 
 class AppendParams(StreamRef):
@@ -90,9 +94,10 @@ async def publish(ctx: CallContext, params: PublishParams) -> PublishOut:
 
 
 @method("get_event", GetEventParams)
-async def get_event(ctx: CallContext, params: GetEventParams) -> EventOut:
-    return EventOut.of(
-        await reader.get_event(ctx.pool, params.chronicle, params.stream, params.version)
+async def get_event(ctx: CallContext, params: GetEventParams) -> EventOut | dict[str, Any]:
+    return event_body(
+        await reader.get_event(ctx.pool, params.chronicle, params.stream, params.version),
+        params.format,
     )
 
 
@@ -115,7 +120,7 @@ async def read(ctx: CallContext, params: ReadParams) -> dict[str, Any]:
             page = await reader.read_all(ctx.pool, cursor or 0, limit, params.chronicle)
             done = len(page.events) < limit
         for event in page.events:
-            await ctx.emit(EventOut.of(event))
+            await ctx.emit(event_body(event, params.format))
         sent += len(page.events)
         if remaining is not None:
             remaining -= len(page.events)
@@ -147,7 +152,7 @@ async def replay(ctx: CallContext, params: ReplayParams) -> dict[str, Any]:
             cursor,
         )
         for event in page.events:
-            await ctx.emit(EventOut.of(event))
+            await ctx.emit(event_body(event, params.format))
         sent += len(page.events)
         if page.next is None:
             return {"count": sent}

@@ -1,6 +1,6 @@
 """The unary ``query`` method: hat-event's latest and timeseries, as over REST."""
 
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -9,6 +9,7 @@ from app.domain.patterns import parse_patterns
 from app.domain.queries import LatestQuery, Order, OrderBy, TimeseriesQuery
 from app.hub.calls import CallContext, method
 from app.hub.methods.catalog import ChronicleName, Params
+from app.schemas.cloudevents import FORMAT_DESCRIPTION, EventFormatName, event_body
 from app.schemas.events import Nanoseconds
 from app.schemas.queries import QueryOut
 from app.storage import queries
@@ -31,15 +32,19 @@ class QueryParams(Params):
     order_by: OrderBy = OrderBy.RECORDED_AT
     max_results: int = Field(default=100, ge=1, le=1000)
     after: UUID | None = None
+    format: EventFormatName = Field(default="json", description=FORMAT_DESCRIPTION)
 
 
 @method("query", QueryParams)
-async def query(ctx: CallContext, params: QueryParams) -> QueryOut:
+async def query(ctx: CallContext, params: QueryParams) -> QueryOut | dict[str, Any]:
     patterns = None if params.types is None else parse_patterns(params.types)
     if params.kind == "latest":
         result = await queries.query_latest(ctx.pool, LatestQuery(params.chronicle, patterns))
     else:
-        window = params.model_dump(exclude={"chronicle", "kind", "types"})
+        window = params.model_dump(exclude={"chronicle", "kind", "types", "format"})
         query = TimeseriesQuery(chronicle=params.chronicle, patterns=patterns, **window)
         result = await queries.query_timeseries(ctx.pool, query)
+    if params.format == "cloudevents":
+        events = [event_body(e, "cloudevents") for e in result.events]
+        return {"events": events, "more_follows": result.more_follows}
     return QueryOut.of(result)

@@ -19,7 +19,8 @@ from app.errors import StreamNotFoundError
 from app.hub.calls import END_OF_INPUT, CallContext, method
 from app.hub.methods.catalog import Params
 from app.hub.metrics import WS_DELIVERED, WS_SUBSCRIPTIONS
-from app.schemas.events import EventOut, Nanoseconds
+from app.schemas.cloudevents import FORMAT_DESCRIPTION, EventFormatName, event_body
+from app.schemas.events import Nanoseconds
 from app.storage import catalog, reader
 from app.storage.reader import Direction
 
@@ -41,6 +42,7 @@ class SubscribeParams(Params):
     types: list[str] | None = Field(
         default=None, description="Type patterns ('?' one segment, '*' the rest); any matches"
     )
+    format: EventFormatName = Field(default="json", description=FORMAT_DESCRIPTION)
 
     @model_validator(mode="after")
     def _valid(self) -> "SubscribeParams":
@@ -145,7 +147,8 @@ class Follower:
                 events, cursor, full = await self.page()
                 stream_scope = self.params.scope == "stream"
                 for event in events:
-                    await ctx.emit({"kind": "event", "event": EventOut.of(event)})
+                    body = event_body(event, self.params.format)
+                    await ctx.emit({"kind": "event", "event": body})
                     self.delivered += 1
                     WS_DELIVERED.inc()
                     # Kept exact per event: a stop mid-page reports where to resume.
