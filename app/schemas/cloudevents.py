@@ -2,11 +2,13 @@
 
 Out (``cloudevent``): ``id`` = event_id, ``source`` = ``/chronicles/{c}/streams/{s}``,
 ``subject`` = stream, ``type``, ``time`` = source_timestamp (absent when unknown),
-``datacontenttype`` = content_type, ``data`` (JSON; absent for JSON null) or
-``data_base64`` (binary), and the extensions ``recordedtime`` (RFC 3339), ``sequence``
-(the global position as 20 zero-padded digits, so string order is position order),
-``chronicle``, ``streamversion`` (integer), ``clientid`` (when set) and ``metadata``
-(the metadata object as JSON text; absent when empty). Times carry nanoseconds.
+``datacontenttype`` = content_type, ``data`` (JSON, absent for JSON null; or the text of
+a ``text/*`` payload) or ``data_base64`` (other binary), and the extensions
+``recordedtime`` (RFC 3339), ``sequence`` (the global position as 20 zero-padded digits,
+so string order is position order), ``chronicle``, ``streamversion`` (integer),
+``clientid`` (when set) and ``metadata`` (the metadata object as JSON text; absent when
+empty). Times carry nanoseconds. An event of the empty type gets ``type`` "", which
+CloudEvents does not allow: consumers may reject it (and publishing one is refused).
 
 In (``event_in``): ``id`` = event_id (a non-UUID id becomes the UUID5 of source and id,
 and is kept as ``metadata.id``), ``type``, ``data`` / ``data_base64`` = payload,
@@ -127,11 +129,24 @@ def cloudevent(e: RecordedEvent) -> dict[str, Any]:
     metadata = orjson.loads(e.metadata)
     if metadata:
         out["metadata"] = orjson.dumps(metadata).decode()
-    if e.binary_data is not None:
+    text = _as_text(e.binary_data, e.content_type)
+    if text is not None:
+        out["data"] = text
+    elif e.binary_data is not None:
         out["data_base64"] = base64.b64encode(e.binary_data).decode()
     elif e.json_data is not None and e.json_data != "null":
         out["data"] = orjson.loads(e.json_data)
     return out
+
+
+def _as_text(data: bytes | None, media_type: str) -> str | None:
+    # The JSON format carries text of a non-JSON media type as a JSON string in data.
+    if data is None or not media_type.lower().startswith("text/"):
+        return None
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def is_json_media_type(media_type: str | None) -> bool:

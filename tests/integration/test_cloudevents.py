@@ -242,6 +242,21 @@ async def test_publish_sdk_binary_events(client: httpx.AsyncClient, chronicle: s
     assert wrong.status_code == 409 and wrong.json()["code"] == "wrong_expected_version"
 
 
+async def test_text_round_trips_as_a_string(client: httpx.AsyncClient, chronicle: str) -> None:
+    sent = CloudEvent(
+        attributes={"source": "/x", "type": "note", "datacontenttype": "text/plain"},
+        data="héllo",
+    )
+    message = to_structured(sent, JSONFormat())
+    stream = f"/chronicles/{chronicle}/streams/text"
+    response = await client.post(f"{stream}/events", headers=message.headers, content=message.body)
+    assert response.status_code == 201, response.text
+    stored = (await client.get(f"{stream}/events/0")).json()
+    assert base64.b64decode(stored["data_base64"]) == "héllo".encode()
+    back = _parse(await client.get(f"{stream}/events/0", headers={"Accept": CE}))
+    assert back.get_data() == "héllo" and back.get_datacontenttype() == "text/plain"
+
+
 async def test_publish_batch_and_read_it_back(client: httpx.AsyncClient, chronicle: str) -> None:
     events = [
         orjson.loads(
