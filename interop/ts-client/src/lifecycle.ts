@@ -18,7 +18,7 @@ const baseUrl = process.env.CHRONICLE_URL;
 if (!baseUrl) {
   throw new Error("set CHRONICLE_URL to the server's base URL, e.g. http://127.0.0.1:8000");
 }
-const client = createClient<paths>({ baseUrl });
+const client = createClient<paths, "application/json" | "application/problem+json">({ baseUrl });
 
 const chronicle = `ts-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 const stream = "room1";
