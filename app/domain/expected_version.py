@@ -7,6 +7,9 @@ from app.errors import InvalidInputError
 
 
 class ExpectedState(StrEnum):
+    """What a publisher may expect of a stream besides an exact version: any state, no
+    stream, a stream that exists (maybe empty), or one that exists and is empty."""
+
     ANY = "any"
     NO_STREAM = "no_stream"
     EXISTS = "exists"

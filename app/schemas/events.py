@@ -3,7 +3,7 @@
 import base64
 import binascii
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from app.domain.event_types import check_event_type
 from app.domain.events import JSON_CONTENT_TYPE, AppendResult, NewEvent, RecordedEvent
-from app.domain.expected_version import ExpectedVersion, parse_expected_version
+from app.domain.expected_version import ExpectedState, ExpectedVersion, parse_expected_version
 from app.domain.json_text import encode_json
 from app.errors import InvalidInputError
 
@@ -27,7 +27,8 @@ def _no_strings(value: Any) -> Any:
 # Constraints before the validator, so that they reach the JSON schema as minimum/maximum.
 WholeNumber = Annotated[int, Ge(0), Le(2**63 - 1), BeforeValidator(_no_strings)]
 Nanoseconds = WholeNumber
-ExpectedVersionIn = Literal["any", "no_stream", "exists", "empty"] | WholeNumber
+# A named enum, so generated clients get one readable type for the keywords.
+ExpectedVersionIn = ExpectedState | WholeNumber
 # Segments are non-empty and never a bare wildcard; no control characters.
 _SEGMENT = r"(?:[^/?*\x00-\x1f][^/\x00-\x1f]*|[?*][^/\x00-\x1f]+)"
 EVENT_TYPE_PATTERN = rf"^(?:{_SEGMENT}(?:/{_SEGMENT})*)?$"
@@ -109,11 +110,29 @@ class EventIn(BaseModel):
 
 
 class PublishIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "expected_version": "no_stream",
+                    "events": [
+                        {
+                            "type": "sensor/temp/room1",
+                            "data": {"celsius": 21.5},
+                            "source_timestamp": 1767225600000000000,
+                            "client_id": "writer-1",
+                        }
+                    ],
+                },
+                {"expected_version": 3, "events": [{"type": "door/open", "data": None}]},
+            ]
+        },
+    )
 
     events: list[EventIn] = Field(min_length=1)
     expected_version: ExpectedVersionIn = Field(
-        default="any",
+        default=ExpectedState.ANY,
         description="any | no_stream | exists | empty | the exact number of the last event",
     )
 

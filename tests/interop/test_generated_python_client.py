@@ -113,7 +113,7 @@ async def test_lifecycle_with_generated_python_client(server: str, generated: An
             client=client,
             body=models.PublishIn(
                 events=[event(1), event(2)],
-                expected_version=models.PublishInExpectedVersionType0.EMPTY,
+                expected_version=models.ExpectedState.EMPTY,
             ),
         )
         assert first.status_code == HTTPStatus.CREATED, first.content

@@ -9,7 +9,8 @@ export type RecordedEvent = Schemas["EventOut"];
 export type Problem = Schemas["Problem"];
 export type ExpectedVersion = Schemas["PublishIn"]["expected_version"];
 
-export const api = createClient<paths>({
+// Reads also offer CloudEvents media types; the dashboard asks for plain JSON.
+export const api = createClient<paths, "application/json" | "application/problem+json">({
   baseUrl: location.origin,
   // `types` is repeated: types=a/*&types=b/?
   querySerializer: { array: { style: "form", explode: true } },

@@ -86,6 +86,8 @@ export interface paths {
         /**
          * Get a stream's info
          * @description Version, event count and the first and last `recorded_at` of a stream.
+         *
+         *     `ETag` is the version, for `If-Match` on publish.
          */
         get: operations["get_stream"];
         /**
@@ -93,6 +95,7 @@ export interface paths {
          * @description Create the stream if it does not exist (201), else return it as it is (200).
          *
          *     Idempotent, like ChronoLog's acquire: acquiring an existing stream changes nothing.
+         *     `ETag` is the stream's version (`"-1"` while it has no events).
          */
         put: operations["acquire_stream"];
         post?: never;
@@ -116,6 +119,8 @@ export interface paths {
         /**
          * Read a stream
          * @description Events of a stream in version order, forwards or backwards; `next` continues.
+         *
+         *     `ETag` is the stream's version (not the page's last event), for `If-Match` on publish.
          */
         get: operations["read_stream"];
         put?: never;
@@ -127,6 +132,10 @@ export interface paths {
          *     conditional (409 `wrong_expected_version` with expected and actual on mismatch).
          *     Re-sending events whose `event_id`s were written before returns the original
          *     versions and positions (200, `duplicate: true`) and writes nothing.
+         *
+         *     The HTTP form of `expected_version`: `If-Match: "N"` (an `ETag` as returned) expects
+         *     version N (`"-1"`: empty), `If-Match: *` that the stream exists, `If-None-Match: *`
+         *     that it does not. A mismatch is 412 with the 409's body. `ETag` is the version after.
          */
         post: operations["publish_events"];
         delete?: never;
@@ -145,6 +154,9 @@ export interface paths {
         /**
          * Get one event
          * @description The event with this number in the stream.
+         *
+         *     Events never change, so `ETag` is the event's own version: as `If-Match` on publish it
+         *     succeeds only while this event is the stream's last.
          */
         get: operations["get_event"];
         put?: never;
@@ -368,6 +380,11 @@ export interface components {
          */
         Direction: "forwards" | "backwards";
         /**
+         * EventFormat
+         * @enum {string}
+         */
+        EventFormat: "json" | "cloudevents";
+        /**
          * EventIn
          * @description One event to publish: JSON in ``data``, or bytes in ``data_base64`` with a content type.
          * @example {
@@ -471,6 +488,13 @@ export interface components {
              */
             next: number | null;
         };
+        /**
+         * ExpectedState
+         * @description What a publisher may expect of a stream besides an exact version: any state, no
+         *     stream, a stream that exists (maybe empty), or one that exists and is empty.
+         * @enum {string}
+         */
+        ExpectedState: "any" | "no_stream" | "exists" | "empty";
         /** Health */
         Health: {
             /** Status */
@@ -486,7 +510,30 @@ export interface components {
          * @enum {string}
          */
         OrderBy: "recorded_at" | "source_timestamp";
-        /** PublishIn */
+        /**
+         * PublishIn
+         * @example {
+         *       "events": [
+         *         {
+         *           "client_id": "writer-1",
+         *           "data": {
+         *             "celsius": 21.5
+         *           },
+         *           "source_timestamp": 1767225600000000000,
+         *           "type": "sensor/temp/room1"
+         *         }
+         *       ],
+         *       "expected_version": "no_stream"
+         *     }
+         * @example {
+         *       "events": [
+         *         {
+         *           "type": "door/open"
+         *         }
+         *       ],
+         *       "expected_version": 3
+         *     }
+         */
         PublishIn: {
             /** Events */
             events: components["schemas"]["EventIn"][];
@@ -495,7 +542,7 @@ export interface components {
              * @description any | no_stream | exists | empty | the exact number of the last event
              * @default any
              */
-            expected_version: ("any" | "no_stream" | "exists" | "empty") | number;
+            expected_version: components["schemas"]["ExpectedState"] | number;
         };
         /** PublishOut */
         PublishOut: {
@@ -633,6 +680,87 @@ export interface components {
             errors: {
                 [key: string]: unknown;
             }[] | null;
+        };
+        /**
+         * CloudEvent
+         * @description A CloudEvents 1.0 event in the structured JSON format, as Chronicle writes it.
+         */
+        CloudEvent: {
+            /**
+             * Specversion
+             * @example 1.0
+             */
+            specversion: string;
+            /** Id */
+            id: string;
+            /**
+             * Source
+             * @example /chronicles/sensors/streams/room1
+             */
+            source: string;
+            /** Type */
+            type: string;
+            /**
+             * Subject
+             * @default null
+             */
+            subject: string | null;
+            /**
+             * Time
+             * @description RFC 3339; the source timestamp
+             * @default null
+             */
+            time: string | null;
+            /**
+             * Datacontenttype
+             * @default null
+             */
+            datacontenttype: string | null;
+            /**
+             * Data
+             * @default null
+             */
+            data: unknown;
+            /**
+             * Data Base64
+             * @default null
+             */
+            data_base64: string | null;
+            /**
+             * Recordedtime
+             * @description RFC 3339; when stored
+             * @default null
+             */
+            recordedtime: string | null;
+            /**
+             * Sequence
+             * @description Global position, 20 digits
+             * @default null
+             */
+            sequence: string | null;
+            /**
+             * Chronicle
+             * @default null
+             */
+            chronicle: string | null;
+            /**
+             * Streamversion
+             * @default null
+             */
+            streamversion: number | null;
+            /**
+             * Clientid
+             * @default null
+             */
+            clientid: string | null;
+            /**
+             * Metadata
+             * @description The metadata object, JSON text
+             * @default null
+             */
+            metadata: string | null;
+        } & {
+            [key: string]: unknown;
         };
     };
     responses: never;
@@ -943,6 +1071,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -990,6 +1120,8 @@ export interface operations {
             /** @description The stream existed already; it is returned unchanged */
             200: {
                 headers: {
+                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -999,6 +1131,8 @@ export interface operations {
             /** @description The stream was created */
             201: {
                 headers: {
+                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1092,6 +1226,8 @@ export interface operations {
                 direction?: components["schemas"]["Direction"];
                 /** @description Page size, at most 1000 */
                 limit?: number;
+                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
+                format?: components["schemas"]["EventFormat"] | null;
             };
             header?: never;
             path: {
@@ -1107,10 +1243,15 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
+                    ETag?: string;
+                    /** @description Where the next page starts; absent when there is nothing further. Sent with CloudEvents batches, which have no room for `next` */
+                    "Chronicle-Next"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EventPage"];
+                    "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
             /** @description The chronicle, stream or event does not exist */
@@ -1135,8 +1276,16 @@ export interface operations {
     };
     publish_events: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description The expected version for a CloudEvents publish (structured or binary), as in the JSON body: any (when absent) | no_stream | exists | empty | a number. Not allowed with a JSON body, which carries its own */
+                expected_version?: string;
+            };
+            header?: {
+                /** @description Publish only if the stream version equals this ETag (e.g. `"3"`, `"-1"` for an empty stream), or with `*` only if the stream exists. 412 on mismatch. */
+                "If-Match"?: string | null;
+                /** @description `*`: publish only if the stream does not exist yet. 412 if it does. */
+                "If-None-Match"?: string | null;
+            };
             path: {
                 /** @description Chronicle name */
                 chronicle: string;
@@ -1145,15 +1294,20 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description A publish (JSON); one CloudEvent (application/cloudevents+json); a non-empty JSON array of CloudEvent (Content-Type: application/cloudevents-batch+json), published atomically; or binary mode: `ce-*` headers (`ce-specversion`, `ce-id`, `ce-type`, `ce-source`, `ce-time`, extensions) with the data as the body, of any Content-Type */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PublishIn"];
+                "application/cloudevents+json": components["schemas"]["CloudEvent"];
+                "application/octet-stream": string;
             };
         };
         responses: {
             /** @description An idempotent repeat: nothing was written */
             200: {
                 headers: {
+                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1163,6 +1317,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1196,6 +1352,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Precondition failed: the stream version does not match If-Match or If-None-Match; the body is the 409's (`wrong_expected_version`, expected and actual) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body, an event or a batch is larger than the configured limit */
             413: {
                 headers: {
@@ -1218,7 +1383,10 @@ export interface operations {
     };
     get_event: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
+                format?: components["schemas"]["EventFormat"] | null;
+            };
             header?: never;
             path: {
                 /** @description Chronicle name */
@@ -1234,10 +1402,13 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EventOut"];
+                    "application/cloudevents+json": components["schemas"]["CloudEvent"];
                 };
             };
             /** @description The chronicle, stream or event does not exist */
@@ -1271,6 +1442,8 @@ export interface operations {
                 from?: number | null;
                 /** @description Page size, at most 1000 */
                 limit?: number;
+                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
+                format?: components["schemas"]["EventFormat"] | null;
             };
             header?: never;
             path: {
@@ -1286,10 +1459,13 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description Where the next page starts; absent when there is nothing further. Sent with CloudEvents batches, which have no room for `next` */
+                    "Chronicle-Next"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EventPage"];
+                    "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
             /** @description The chronicle, stream or event does not exist */
@@ -1323,6 +1499,8 @@ export interface operations {
                 chronicle?: string | null;
                 /** @description Page size, at most 1000 */
                 limit?: number;
+                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
+                format?: components["schemas"]["EventFormat"] | null;
             };
             header?: never;
             path?: never;
@@ -1333,10 +1511,13 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description Where the next page starts; absent when there is nothing further. Sent with CloudEvents batches, which have no room for `next` */
+                    "Chronicle-Next"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EventPage"];
+                    "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
             /** @description The chronicle, stream or event does not exist */
@@ -1364,6 +1545,8 @@ export interface operations {
             query?: {
                 /** @description Type patterns, repeated (`types=a/*&types=b/?`); an event matches if any pattern does. Segments are separated by `/`; `?` matches exactly one segment, `*` zero or more and only as the last segment; an empty value is the empty pattern, matching only the empty type. Absent: every type. */
                 types?: string[];
+                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
+                format?: components["schemas"]["EventFormat"] | null;
             };
             header?: never;
             path: {
@@ -1377,10 +1560,13 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description `true` when more events match: ask again with `after` = the last event's id. Sent with CloudEvents batches */
+                    "Chronicle-More-Follows"?: "true" | "false";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["QueryOut"];
+                    "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
             /** @description The chronicle, stream or event does not exist */
@@ -1422,6 +1608,8 @@ export interface operations {
                 max_results?: number;
                 /** @description Continue after this event (the last of a page) */
                 after?: string | null;
+                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
+                format?: components["schemas"]["EventFormat"] | null;
             };
             header?: never;
             path: {
@@ -1435,10 +1623,13 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description `true` when more events match: ask again with `after` = the last event's id. Sent with CloudEvents batches */
+                    "Chronicle-More-Follows"?: "true" | "false";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["QueryOut"];
+                    "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
             /** @description The chronicle, stream or event does not exist */
