@@ -3,7 +3,9 @@ and a real uvicorn server on a free port. Tests isolate themselves with fresh na
 
 import asyncio
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -34,18 +36,22 @@ TEST_LIMITS = {
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     """URL of a PostgreSQL server's maintenance database, on which tests create databases."""
     given = os.environ.get("CHRONICLE_TEST_DATABASE_URL")
     if given:
         yield given
         return
-    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("embedded"))
+    # Not under pytest's numbered tmp dirs: a second pytest run on the same machine prunes
+    # those, and would delete this server's data directory under it.
+    data_dir = Path(tempfile.mkdtemp(prefix="chronicle-test-pg-"))
+    embedded = EmbeddedPostgres(data_dir)
     url = embedded.start()
     try:
         yield with_database(url, "postgres")
     finally:
         embedded.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 async def _create_database(server_url: str) -> str:
