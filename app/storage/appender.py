@@ -61,6 +61,67 @@ SELECT ins.position, ins.version, ins.recorded_at FROM ins, upd ORDER BY ins.ver
 """
 
 
+# The common case in one statement and one round trip: an existing stream, server-made ids
+# (no idempotency lookup). Locks the stream row, checks the expected version in SQL, and
+# writes only if it holds; a failed check writes nothing and raises nothing, so the batch's
+# transaction goes on without a savepoint. One row per written event, or one row with the
+# actual version and NULLs when the check failed, or no row when the stream (or chronicle)
+# does not exist.
+_APPEND_EXISTING = f"""
+WITH s AS MATERIALIZED (
+    SELECT s.id, s.chronicle_id, s.version, s.last_recorded_at FROM streams s
+    JOIN chronicles c ON c.id = s.chronicle_id
+    WHERE c.name = $1 AND s.name = $2 FOR UPDATE OF s
+),
+ok AS MATERIALIZED (
+    SELECT * FROM s WHERE CASE $3::text
+        WHEN 'any' THEN true
+        WHEN 'exists' THEN true
+        WHEN 'empty' THEN s.version = -1
+        WHEN 'exact' THEN s.version = $4::bigint
+        ELSE false
+    END
+),
+new AS (
+    SELECT e.*, ok.id AS stream_id, ok.chronicle_id, ok.version AS base_version, greatest(
+        (extract(epoch FROM clock_timestamp()) * 1000000000)::bigint,
+        coalesce(ok.last_recorded_at, 0) + 1
+    ) AS base
+    FROM ok, unnest($5::uuid[], $6::text[], $7::text[], $8::bytea[], $9::text[], $10::text[],
+                    $11::bigint[], $12::text[])
+         WITH ORDINALITY AS e(event_id, type, data, data_bin, content_type, metadata,
+                              source_timestamp, client_id, ord)
+),
+ins AS (
+    INSERT INTO events (position, event_id, chronicle_id, stream_id, version, type, data,
+                        data_bin, content_type, metadata, recorded_at, source_timestamp,
+                        client_id)
+    SELECT nextval('events_position_seq'), event_id, chronicle_id, stream_id,
+           base_version + ord, type, data::jsonb, data_bin, content_type, metadata::jsonb,
+           base + ord - 1, source_timestamp, client_id
+    FROM new ORDER BY ord
+    RETURNING position, version, recorded_at, type, stream_id, chronicle_id
+),
+latest AS (
+    INSERT INTO latest_events (stream_id, type, chronicle_id, position)
+    SELECT DISTINCT ON (type) stream_id, type, chronicle_id, position FROM ins
+    ORDER BY type, position DESC
+    ON CONFLICT (stream_id, type) DO UPDATE SET position = excluded.position
+),
+upd AS (
+    UPDATE streams SET version = ok.version + cardinality($5::uuid[]),
+        last_recorded_at = (SELECT max(recorded_at) FROM ins),
+        first_recorded_at = coalesce(streams.first_recorded_at,
+                                     (SELECT min(recorded_at) FROM ins))
+    FROM ok WHERE streams.id = ok.id
+    RETURNING pg_notify('{NOTIFY_CHANNEL}', '')
+)
+SELECT s.version AS actual, (SELECT count(*) FROM upd) AS updated,
+       ins.position, ins.version, ins.recorded_at
+FROM s LEFT JOIN ins ON true ORDER BY ins.version
+"""
+
+
 async def append(
     pool: asyncpg.Pool,
     chronicle: str,
@@ -177,6 +238,58 @@ async def _append(
         events=recorded,
         stream_version=recorded[-1].version,
         created_stream=created,
+        duplicate=False,
+    )
+
+
+def _expected_params(expected: ExpectedVersion) -> tuple[str, int | None]:
+    """``expected`` as the (kind, n) parameters of _APPEND_EXISTING."""
+    if isinstance(expected, int):
+        return "exact", expected
+    return expected.value, None
+
+
+async def append_existing(
+    conn: asyncpg.Connection,
+    chronicle: str,
+    stream: str,
+    events: list[NewEvent],
+    expected: ExpectedVersion,
+) -> AppendResult | None:
+    """append_locked in one statement, for an existing stream and server-made event ids.
+
+    Returns None, having written nothing, if the stream does not exist (use append_locked).
+    Raises WrongExpectedVersionError without aborting the transaction. Any database error
+    (a reused id, a refused value) aborts the transaction: the caller must roll back.
+    """
+    kind, n = _expected_params(expected)
+    written = await conn.fetch(
+        _APPEND_EXISTING,
+        chronicle,
+        stream,
+        kind,
+        n,
+        [e.event_id for e in events],
+        [e.type for e in events],
+        [e.json_data for e in events],
+        [e.binary_data for e in events],
+        [e.content_type for e in events],
+        [e.metadata for e in events],
+        [e.source_timestamp for e in events],
+        [e.client_id for e in events],
+    )
+    if not written:
+        return None
+    if written[0]["position"] is None:
+        raise WrongExpectedVersionError(chronicle, stream, _shown(expected), written[0]["actual"])
+    recorded = [
+        _recorded(chronicle, stream, event, w["version"], w["position"], w["recorded_at"])
+        for event, w in zip(events, written, strict=True)
+    ]
+    return AppendResult(
+        events=recorded,
+        stream_version=recorded[-1].version,
+        created_stream=False,
         duplicate=False,
     )
 

@@ -5,12 +5,12 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 
 from app.domain.events import AppendResult, NewEvent
 from app.domain.expected_version import ExpectedVersion
-from app.errors import ChronicleError, UnavailableError
-from app.storage.appender import append_locked, take_append_lock
+from app.errors import ChronicleError, UnavailableError, WrongExpectedVersionError
+from app.storage.appender import append_existing, append_locked, take_append_lock
 
 log = structlog.get_logger(__name__)
 
@@ -18,6 +18,10 @@ BATCH_SIZE = Histogram(
     "chronicle_append_batch_size",
     "Appends committed together in one transaction",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+FALLBACKS = Counter(
+    "chronicle_append_batch_retries",
+    "Batches rolled back and redone a savepoint per append after a database error",
 )
 
 
@@ -38,8 +42,11 @@ class GroupCommitter:
 
     Positions must be drawn in commit order, so appends hold one lock until commit and
     commit one transaction at a time; the cost of a commit is shared by the batch.
-    Each append runs in its own savepoint: one that fails (wrong expected version, a
-    reused id) is rolled back alone and its caller gets its error; the others commit.
+    An append to an existing stream with server-made ids is one statement that writes
+    nothing when its expected version fails; any other append runs in its own savepoint.
+    Either way one that fails (wrong expected version, a reused id) is undone alone and its
+    caller gets its error; the others commit. A database error in a one-statement append
+    aborts the transaction, so the batch is redone with a savepoint for every append.
     The queue is bounded, so producers wait rather than grow memory without limit.
     """
 
@@ -91,25 +98,17 @@ class GroupCommitter:
                 raise
 
     async def _flush(self, batch: list[_Pending]) -> None:
-        outcomes: list[AppendResult | BaseException] = []
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                await take_append_lock(conn)
-                for pending in batch:
-                    try:
-                        async with conn.transaction():  # a savepoint per append
-                            outcomes.append(
-                                await append_locked(
-                                    conn,
-                                    pending.chronicle,
-                                    pending.stream,
-                                    pending.events,
-                                    pending.expected,
-                                    pending.check_duplicates,
-                                )
-                            )
-                    except (ChronicleError, asyncpg.PostgresError) as error:
-                        outcomes.append(error)
+            async with self._pool.acquire() as conn:
+                try:
+                    outcomes = await self._commit(conn, batch, fast=True)
+                except _FastPathAborted as aborted:
+                    # A one-statement append hit a database error, which aborted the whole
+                    # transaction (rolled back now): do the batch again, a savepoint per
+                    # append, so that only the offending append fails.
+                    FALLBACKS.inc()
+                    log.info("group_commit_retry", size=len(batch), error=repr(aborted.error))
+                    outcomes = await self._commit(conn, batch, fast=False)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             # The commit did not happen: none of the batch is written.
             log.warning("group_commit_failed", size=len(batch), error=repr(error))
@@ -123,6 +122,59 @@ class GroupCommitter:
                 pending.done.set_exception(outcome)
             else:
                 pending.done.set_result(outcome)
+
+    async def _commit(
+        self, conn: asyncpg.Connection, batch: list[_Pending], *, fast: bool
+    ) -> list[AppendResult | BaseException]:
+        """Run and commit ``batch`` in one transaction; each append's result or error.
+
+        With ``fast``, appends to existing streams with server-made ids take one statement
+        and no savepoint; raises _FastPathAborted (after rolling back) if one of those
+        statements fails in the database, since that aborts the transaction.
+        """
+        outcomes: list[AppendResult | BaseException] = []
+        async with conn.transaction():
+            await take_append_lock(conn)
+            for pending in batch:
+                if fast and not pending.check_duplicates and pending.events:
+                    try:
+                        result = await append_existing(
+                            conn,
+                            pending.chronicle,
+                            pending.stream,
+                            pending.events,
+                            pending.expected,
+                        )
+                    except WrongExpectedVersionError as error:
+                        outcomes.append(error)
+                        continue
+                    except asyncpg.PostgresError as error:
+                        raise _FastPathAborted(error) from error
+                    if result is not None:
+                        outcomes.append(result)
+                        continue
+                    # No such stream: create it (or fail) on the savepoint path.
+                try:
+                    async with conn.transaction():  # a savepoint per append
+                        outcomes.append(
+                            await append_locked(
+                                conn,
+                                pending.chronicle,
+                                pending.stream,
+                                pending.events,
+                                pending.expected,
+                                pending.check_duplicates,
+                            )
+                        )
+                except (ChronicleError, asyncpg.PostgresError) as error:
+                    outcomes.append(error)
+        return outcomes
+
+
+class _FastPathAborted(Exception):
+    def __init__(self, error: asyncpg.PostgresError) -> None:
+        super().__init__(repr(error))
+        self.error = error
 
 
 def _fail(batch: list[_Pending], error: BaseException) -> None:

@@ -4,10 +4,12 @@ import asyncio
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
+from app.domain.events import AppendResult
 from app.domain.expected_version import ExpectedState
-from app.errors import UnavailableError, WrongExpectedVersionError
-from app.storage import reader
+from app.errors import EventIdReusedError, UnavailableError, WrongExpectedVersionError
+from app.storage import catalog, reader
 from app.storage.group_commit import GroupCommitter
 from tests.integration.test_global_order import _events
 
@@ -53,3 +55,88 @@ async def test_stopped_committer_refuses_with_unavailable(
         await committer.stop()
         with pytest.raises(UnavailableError):
             await committer.append(chronicle, "s", _events(1), ExpectedState.ANY)
+
+
+async def test_one_statement_appends_and_fallback_share_a_batch(
+    database_url: str, chronicle: str
+) -> None:
+    """Fast one-statement appends, savepoint appends and a reused id that aborts the batch's
+    transaction, queued together: the batch is redone and each caller gets its own outcome."""
+    async with asyncpg.create_pool(database_url, min_size=2, max_size=4) as pool:
+        committer = GroupCommitter(pool)
+        committer.start()
+        try:
+            names = [f"good{n}" for n in range(30)] + ["thief", "wrong", "empty"]
+            for name in names[:-1]:
+                await committer.append(chronicle, name, _events(1), ExpectedState.NO_STREAM)
+            await catalog.acquire_stream(pool, chronicle, "empty", {})
+            owned = _events(2)
+            await committer.append(chronicle, "owner", owned, ExpectedState.NO_STREAM)
+            retries = _retries()
+
+            good = [
+                committer.append(chronicle, f"good{n}", _events(2), 0, check_duplicates=False)
+                for n in range(30)
+            ]
+            stolen = [*_events(1), owned[1]]  # one id from another stream: unique violation
+            mixed = [
+                # Server-made ids (one statement) that collide only in the database.
+                committer.append(chronicle, "thief", stolen, 0, check_duplicates=False),
+                committer.append(chronicle, "wrong", _events(1), 5, check_duplicates=False),
+                committer.append(
+                    chronicle, "empty", _events(1), ExpectedState.EMPTY, check_duplicates=False
+                ),
+                # Savepoint appends: a new stream, a checked reuse, an idempotent repeat.
+                committer.append(chronicle, "fresh", _events(3), ExpectedState.NO_STREAM),
+                committer.append(chronicle, "thief2", owned[:1], ExpectedState.ANY),
+                committer.append(chronicle, "owner", owned, ExpectedState.ANY),
+            ]
+            results = await asyncio.gather(*good, *mixed, return_exceptions=True)
+        finally:
+            await committer.stop()
+
+        assert _retries() == retries + 1  # the batch was redone once
+        oks, (thief, wrong, empty, fresh, thief2, repeat) = results[:30], results[30:]
+        for result in oks:
+            assert isinstance(result, AppendResult), result
+            assert [e.version for e in result.events] == [1, 2]
+            assert result.stream_version == 2 and not result.created_stream
+        assert isinstance(thief, EventIdReusedError), thief
+        assert isinstance(wrong, WrongExpectedVersionError), wrong
+        assert wrong.details["actual"] == 0
+        assert isinstance(empty, AppendResult) and empty.stream_version == 0, empty
+        assert isinstance(fresh, AppendResult) and fresh.created_stream, fresh
+        assert [e.version for e in fresh.events] == [0, 1, 2]
+        assert isinstance(thief2, EventIdReusedError), thief2
+        assert isinstance(repeat, AppendResult) and repeat.duplicate, repeat
+        assert [e.event_id for e in repeat.events] == [e.event_id for e in owned]
+
+        # Exactly the successful appends are stored, with gap-free versions, increasing
+        # recorded_at per stream, and positions in the order the batch committed them.
+        page = await reader.read_all(pool, 0, 1000, chronicle)
+        by_stream: dict[str, list[int]] = {}
+        stamps: dict[str, list[int]] = {}
+        for event in page.events:
+            by_stream.setdefault(event.stream, []).append(event.version)
+            stamps.setdefault(event.stream, []).append(event.recorded_at)
+        expected_counts = {f"good{n}": 3 for n in range(30)}
+        expected_counts |= {"thief": 1, "wrong": 1, "empty": 1, "fresh": 3, "owner": 2}
+        assert {s: len(v) for s, v in by_stream.items()} == expected_counts
+        assert all(v == list(range(len(v))) for v in by_stream.values())
+        assert all(a < b for t in stamps.values() for a, b in zip(t, t[1:], strict=False))
+        committed = [r for r in (*oks, empty, fresh) if isinstance(r, AppendResult)]
+        written = [e.position for r in committed for e in r.events]
+        assert written == sorted(written)
+        for name in ("thief", "wrong"):
+            assert (await catalog.get_stream(pool, chronicle, name)).version == 0
+        assert (await catalog.get_stream(pool, chronicle, "good7")).version == 2
+        latest = await pool.fetchval(
+            "SELECT l.position FROM latest_events l JOIN streams s ON s.id = l.stream_id "
+            "JOIN chronicles c ON c.id = s.chronicle_id WHERE c.name = $1 AND s.name = 'good7'",
+            chronicle,
+        )
+        assert latest == committed[7].events[-1].position
+
+
+def _retries() -> float:
+    return REGISTRY.get_sample_value("chronicle_append_batch_retries_total") or 0.0
