@@ -118,6 +118,11 @@ def main(seconds: float = 5.0, clients: int = 64, rounds: int = 2) -> None:
         await conn.execute(f'CREATE DATABASE "{name}"')
         await conn.close()
 
+    async def drop() -> None:
+        conn = await asyncpg.connect(given)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
     asyncio.run(create())
     url = with_database(given, name)
     migrations.upgrade(url)
@@ -145,6 +150,7 @@ def main(seconds: float = 5.0, clients: int = 64, rounds: int = 2) -> None:
     finally:
         server.terminate()
         server.wait()
+        asyncio.run(drop())
         if embedded is not None:
             embedded.stop()
     print(
