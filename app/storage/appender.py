@@ -5,7 +5,7 @@ from uuid import UUID
 import asyncpg
 
 from app.domain.events import AppendResult, NewEvent, RecordedEvent
-from app.domain.expected_version import ExpectedVersion, is_satisfied
+from app.domain.expected_version import ExpectedState, ExpectedVersion, is_satisfied
 from app.errors import EventIdReusedError, WrongExpectedVersionError
 from app.storage.catalog import chronicle_id
 from app.storage.database import refused_values
@@ -25,49 +25,13 @@ _LOCK_STREAM = (
     "WHERE c.name = $1 AND s.name = $2 FOR UPDATE OF s"
 )
 
-_INSERT = f"""
-WITH new AS (
-    SELECT e.*, greatest(
-        (extract(epoch FROM clock_timestamp()) * 1000000000)::bigint, $4::bigint + 1
-    ) AS base
-    FROM unnest($5::uuid[], $6::text[], $7::text[], $8::bytea[], $9::text[], $10::text[],
-                $11::bigint[], $12::text[])
-         WITH ORDINALITY AS e(event_id, type, data, data_bin, content_type, metadata,
-                              source_timestamp, client_id, ord)
-),
-ins AS (
-    INSERT INTO events (position, event_id, chronicle_id, stream_id, version, type, data,
-                        data_bin, content_type, metadata, recorded_at, source_timestamp,
-                        client_id)
-    SELECT nextval('events_position_seq'), event_id, $1, $2, $3 + ord, type, data::jsonb,
-           data_bin, content_type, metadata::jsonb, base + ord - 1, source_timestamp, client_id
-    FROM new ORDER BY ord
-    RETURNING position, version, recorded_at, type
-),
-latest AS (
-    -- One row per type: ON CONFLICT may not touch the same row twice in one statement.
-    INSERT INTO latest_events (stream_id, type, chronicle_id, position)
-    SELECT DISTINCT ON (type) $2, type, $1, position FROM ins ORDER BY type, position DESC
-    ON CONFLICT (stream_id, type) DO UPDATE SET position = excluded.position
-),
-upd AS (
-    UPDATE streams SET version = $3 + cardinality($5::uuid[]),
-        last_recorded_at = (SELECT max(recorded_at) FROM ins),
-        first_recorded_at = coalesce(first_recorded_at, (SELECT min(recorded_at) FROM ins))
-    WHERE id = $2
-    RETURNING pg_notify('{NOTIFY_CHANNEL}', '')
-)
-SELECT ins.position, ins.version, ins.recorded_at FROM ins, upd ORDER BY ins.version
-"""
-
-
-# The common case in one statement and one round trip: an existing stream, server-made ids
-# (no idempotency lookup). Locks the stream row, checks the expected version in SQL, and
-# writes only if it holds; a failed check writes nothing and raises nothing, so the batch's
-# transaction goes on without a savepoint. One row per written event, or one row with the
-# actual version and NULLs when the check failed, or no row when the stream (or chronicle)
-# does not exist.
-_APPEND_EXISTING = f"""
+# The write of every append, in one statement and one round trip. Locks the stream row,
+# checks the expected version in SQL, and writes only if it holds; a failed check writes
+# nothing and raises nothing, so a batch's transaction goes on without a savepoint. One row
+# per written event, or one row with the actual version and NULLs when the check failed, or
+# no row when the stream (or chronicle) does not exist. The savepoint path (_append) runs
+# its own checks first and then calls this with "any".
+_APPEND = f"""
 WITH s AS MATERIALIZED (
     SELECT s.id, s.chronicle_id, s.version, s.last_recorded_at FROM streams s
     JOIN chronicles c ON c.id = s.chronicle_id
@@ -103,6 +67,7 @@ ins AS (
     RETURNING position, version, recorded_at, type, stream_id, chronicle_id
 ),
 latest AS (
+    -- One row per type: ON CONFLICT may not touch the same row twice in one statement.
     INSERT INTO latest_events (stream_id, type, chronicle_id, position)
     SELECT DISTINCT ON (type) stream_id, type, chronicle_id, position FROM ins
     ORDER BY type, position DESC
@@ -207,21 +172,8 @@ async def _append(
         raise WrongExpectedVersionError(chronicle, stream, _shown(expected), actual)
 
     try:
-        written = await conn.fetch(
-            _INSERT,
-            row["chronicle_id"],
-            row["id"],
-            row["version"],
-            row["last_recorded_at"] or 0,
-            [e.event_id for e in events],
-            [e.type for e in events],
-            [e.json_data for e in events],
-            [e.binary_data for e in events],
-            [e.content_type for e in events],
-            [e.metadata for e in events],
-            [e.source_timestamp for e in events],
-            [e.client_id for e in events],
-        )
+        # Checked above under the row lock this statement takes again (a no-op).
+        written = await _write(conn, chronicle, stream, events, ExpectedState.ANY)
     except asyncpg.UniqueViolationError as error:
         # Another stream holds one of these ids (this stream's were checked above).
         raise EventIdReusedError(
@@ -229,7 +181,41 @@ async def _append(
             chronicle=chronicle,
             stream=stream,
         ) from error
+    return _written(chronicle, stream, events, written, created)
 
+
+async def _write(
+    conn: asyncpg.Connection,
+    chronicle: str,
+    stream: str,
+    events: list[NewEvent],
+    expected: ExpectedVersion,
+) -> list[asyncpg.Record]:
+    kind, n = ("exact", expected) if isinstance(expected, int) else (expected.value, None)
+    return await conn.fetch(
+        _APPEND,
+        chronicle,
+        stream,
+        kind,
+        n,
+        [e.event_id for e in events],
+        [e.type for e in events],
+        [e.json_data for e in events],
+        [e.binary_data for e in events],
+        [e.content_type for e in events],
+        [e.metadata for e in events],
+        [e.source_timestamp for e in events],
+        [e.client_id for e in events],
+    )
+
+
+def _written(
+    chronicle: str,
+    stream: str,
+    events: list[NewEvent],
+    written: list[asyncpg.Record],
+    created: bool,
+) -> AppendResult:
     recorded = [
         _recorded(chronicle, stream, event, w["version"], w["position"], w["recorded_at"])
         for event, w in zip(events, written, strict=True)
@@ -240,13 +226,6 @@ async def _append(
         created_stream=created,
         duplicate=False,
     )
-
-
-def _expected_params(expected: ExpectedVersion) -> tuple[str, int | None]:
-    """``expected`` as the (kind, n) parameters of _APPEND_EXISTING."""
-    if isinstance(expected, int):
-        return "exact", expected
-    return expected.value, None
 
 
 async def append_existing(
@@ -262,36 +241,12 @@ async def append_existing(
     Raises WrongExpectedVersionError without aborting the transaction. Any database error
     (a reused id, a refused value) aborts the transaction: the caller must roll back.
     """
-    kind, n = _expected_params(expected)
-    written = await conn.fetch(
-        _APPEND_EXISTING,
-        chronicle,
-        stream,
-        kind,
-        n,
-        [e.event_id for e in events],
-        [e.type for e in events],
-        [e.json_data for e in events],
-        [e.binary_data for e in events],
-        [e.content_type for e in events],
-        [e.metadata for e in events],
-        [e.source_timestamp for e in events],
-        [e.client_id for e in events],
-    )
+    written = await _write(conn, chronicle, stream, events, expected)
     if not written:
         return None
     if written[0]["position"] is None:
         raise WrongExpectedVersionError(chronicle, stream, _shown(expected), written[0]["actual"])
-    recorded = [
-        _recorded(chronicle, stream, event, w["version"], w["position"], w["recorded_at"])
-        for event, w in zip(events, written, strict=True)
-    ]
-    return AppendResult(
-        events=recorded,
-        stream_version=recorded[-1].version,
-        created_stream=False,
-        duplicate=False,
-    )
+    return _written(chronicle, stream, events, written, created=False)
 
 
 def _shown(expected: ExpectedVersion) -> str | int:
