@@ -8,11 +8,8 @@ latest_events is kept as in production), then explains each query.
 """
 
 import asyncio
-import os
 import random
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -23,9 +20,7 @@ from app.domain.expected_version import ExpectedState
 from app.domain.patterns import parse_patterns
 from app.domain.queries import LatestQuery, Order, OrderBy, TimeseriesQuery
 from app.storage import appender, queries, reader
-from app.storage.embedded import EmbeddedPostgres
-from app.storage.migrations import upgrade
-from tests.support import with_database
+from bench.database import bench_database
 
 AREAS = [f"area{i}" for i in range(10)]
 KINDS = ["temp", "humidity", "door", "alarm"]
@@ -138,29 +133,8 @@ async def explain(url: str, total: int) -> None:
 
 
 def main(events: int = 100_000) -> None:
-    given = os.environ.get("CHRONICLE_BENCH_DATABASE_URL")
-    embedded = None
-    if given is None:
-        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="chronicle-bench-")))
-        given = with_database(embedded.start(), "postgres")
-    name = f"chronicle_bench_{uuid.uuid4().hex[:8]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(given)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = with_database(given, name)
-        upgrade(url)
+    with bench_database() as url:
         asyncio.run(explain(url, events))
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if embedded is not None:
-            embedded.stop()
 
 
 if __name__ == "__main__":

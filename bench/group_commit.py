@@ -3,12 +3,12 @@ pre-created stream through GroupCommitter, for a few seconds.
 
     python -m bench.group_commit [--seconds 3] [--clients 64]
 
-Uses CHRONICLE_BENCH_DATABASE_URL (a server's maintenance database); creates, migrates and
+Uses CHRONICLE_BENCH_DATABASE_URL (a server's maintenance database) or an embedded
+PostgreSQL; creates, migrates and drops its own database.
 drops its own database.
 """
 
 import asyncio
-import os
 import time
 import uuid
 
@@ -17,10 +17,9 @@ import typer
 
 from app.domain.events import NewEvent
 from app.domain.expected_version import ExpectedState
-from app.storage import migrations
 from app.storage.catalog import create_chronicle
 from app.storage.group_commit import GroupCommitter
-from tests.support import with_database
+from bench.database import bench_database
 
 
 def _event() -> NewEvent:
@@ -56,25 +55,10 @@ async def run(url: str, clients: int, seconds: float) -> float:
 
 
 def main(seconds: float = 3.0, clients: int = 64, rounds: int = 3) -> None:
-    server = os.environ["CHRONICLE_BENCH_DATABASE_URL"]
-    name = f"chronicle_gc_bench_{uuid.uuid4().hex[:8]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(server)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = with_database(server, name)
-        migrations.upgrade(url)
+    with bench_database() as url:
         for r in range(rounds):
             rate = asyncio.run(run(url, clients, seconds))
             print(f"round {r + 1}: {rate:,.0f} appends/s", flush=True)
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

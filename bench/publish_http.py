@@ -12,10 +12,8 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -23,10 +21,8 @@ import httpx
 import orjson
 import typer
 
-from app.storage import migrations
-from app.storage.embedded import EmbeddedPostgres
+from bench.database import bench_database
 from tests.conftest import free_port
-from tests.support import with_database
 
 
 async def raw_inserts(url: str, clients: int, seconds: float) -> float:
@@ -106,26 +102,11 @@ async def wait_ready(base: str) -> None:
 
 
 def main(seconds: float = 5.0, clients: int = 64, rounds: int = 2) -> None:
-    given = os.environ.get("CHRONICLE_BENCH_DATABASE_URL")
-    embedded = None
-    if given is None:
-        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="chronicle-bench-")))
-        given = with_database(embedded.start(), "postgres")
-    name = f"chronicle_bench_{uuid.uuid4().hex[:8]}"
+    with bench_database() as url:
+        _measure(url, seconds, clients, rounds)
 
-    async def create() -> None:
-        conn = await asyncpg.connect(given)
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
 
-    async def drop() -> None:
-        conn = await asyncpg.connect(given)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
-
-    asyncio.run(create())
-    url = with_database(given, name)
-    migrations.upgrade(url)
+def _measure(url: str, seconds: float, clients: int, rounds: int) -> None:
     port = free_port()
     env = {
         **os.environ,
@@ -150,9 +131,6 @@ def main(seconds: float = 5.0, clients: int = 64, rounds: int = 2) -> None:
     finally:
         server.terminate()
         server.wait()
-        asyncio.run(drop())
-        if embedded is not None:
-            embedded.stop()
     print(
         "\n| round | raw asyncpg 1-row tx (rows/s) | HTTP publish (events/s) | p50 | p99 | ratio |"
     )
