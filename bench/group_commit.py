@@ -5,7 +5,6 @@ pre-created stream through GroupCommitter, for a few seconds.
 
 Uses CHRONICLE_BENCH_DATABASE_URL (a server's maintenance database) or an embedded
 PostgreSQL; creates, migrates and drops its own database.
-drops its own database.
 """
 
 import asyncio
