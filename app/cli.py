@@ -2,16 +2,20 @@
 
 import contextlib
 import json
+import os
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 import typer
 import uvicorn
+from fastapi import FastAPI
 from pydantic import SecretStr
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from app.config import Settings
+from app.hub.server import GracefulServer
 from app.logs import configure_logging
 from app.storage import migrations
 from app.storage.embedded import EmbeddedPostgres
@@ -33,32 +37,99 @@ def _database(settings: Settings, stack: ExitStack) -> Settings:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Server processes sharing the port")
+    ] = None,
 ) -> None:
     """Migrate and serve the API (embedded PostgreSQL unless CHRONICLE_DATABASE_URL is set)."""
     settings = Settings()
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = settings.model_copy(update=overrides)
+    given = {"host": host, "port": port, "workers": workers}
+    settings = settings.model_copy(update={k: v for k, v in given.items() if v is not None})
     configure_logging(settings.log_level, settings.log_json)
-    from app.hub.server import GracefulServer
-    from app.main import create_app
 
     with ExitStack() as stack:
+        # Once, in this process: workers share the one database and its migrated schema.
         settings = _database(settings, stack)
         migrations.upgrade(settings.database_dsn())
-        log.info("listening", url=f"http://{settings.host}:{settings.port}")
-        app = create_app(settings)
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-            # Above the hub's own limit, so the hub can close 1009 with a reason first.
-            ws_max_size=settings.ws_max_frame_bytes * 2,
+        log.info(
+            "listening", url=f"http://{settings.host}:{settings.port}", workers=settings.workers
         )
-        # Tells WebSocket clients why before uvicorn closes their sockets (1012).
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl+C after shutdown
-            GracefulServer(config, app).run()
+            if settings.workers == 1:
+                from app.main import create_app
+
+                app = create_app(settings)
+                GracefulServer(_uvicorn_config(app, settings), app).run()
+            else:
+                _serve_workers(settings)
+
+
+def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        factory=isinstance(app, str),
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        # Above the hub's own limit, so the hub can close 1009 with a reason first.
+        ws_max_size=settings.ws_max_frame_bytes * 2,
+    )
+
+
+def _serve_workers(settings: Settings) -> None:
+    """Run ``settings.workers`` processes on one socket bound here. Each worker reads its
+    settings from the environment, so the database URL (the embedded server's too) goes
+    there before they are spawned."""
+    assert settings.database_url is not None
+    os.environ["CHRONICLE_DATABASE_URL"] = settings.database_url.get_secret_value()
+    config = _uvicorn_config(f"{__name__}:worker_app", settings)
+    _Supervisor(config, sockets=[config.bind_socket()]).run()
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn calls this factory in each worker)."""
+    from app.main import create_app
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)
+
+
+class _WorkerServer(GracefulServer):
+    """GracefulServer for a worker, which only has its app once uvicorn has loaded it."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config, FastAPI())
+
+    async def shutdown(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+        app = self.config.loaded_app
+        while not isinstance(app, FastAPI) and hasattr(app, "app"):  # uvicorn's middleware
+            app = app.app
+        if isinstance(app, FastAPI):
+            self._app = app
+        await super().shutdown(sockets)
+
+
+class _Worker(Process):
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            self._server = _WorkerServer(self.config)
+        return self._server
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's process supervisor, with workers that end subscriptions gracefully."""
+
+    def init_processes(self) -> None:
+        for _ in range(self.processes_num):
+            process = _Worker(self.config, self.sockets)
+            process.start()
+            self.processes.append(process)
 
 
 @cli.command()

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(
+        default=1, ge=1, description="Server processes sharing the port (`serve --workers`)."
+    )
     log_level: str = "info"
     log_json: bool = True
 

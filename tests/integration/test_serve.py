@@ -96,3 +96,33 @@ async def test_serve_embedded_keeps_data_across_restarts(tmp_path: Path) -> None
             assert frames[-1]["result"]["reason"] == "shutdown"
             assert ws.close_code == 1001
         finish(process)
+
+
+async def test_serve_with_two_workers_answers_and_stops(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHRONICLE_")}
+    env |= {"CHRONICLE_DATA_DIR": str(tmp_path), "CHRONICLE_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        await wait_ready(base, process)
+        async with httpx.AsyncClient(base_url=base) as http:
+            assert (await http.post("/chronicles", json={"name": "lab"})).status_code == 201
+            for n in range(20):  # spread over both workers by the kernel
+                published = await http.post(
+                    f"/chronicles/lab/streams/s{n}/events", json={"events": [{"type": "t"}]}
+                )
+                assert published.status_code == 201, published.text
+        log = stop(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # Both workers started; the embedded PostgreSQL was started once and stopped once.
+    assert log.count("service_started") == 2
+    assert log.count("embedded_postgres_stopping") == 1
