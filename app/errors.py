@@ -15,6 +15,10 @@ class ChronicleError(Exception):
         self.detail = detail
         self.details = details
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the REST answer carries besides the problem body."""
+        return {}
+
 
 class InvalidInputError(ChronicleError):
     code = "invalid_input"
@@ -75,6 +79,33 @@ class BatchTooLargeError(TooLargeError):
     title = "Too many events in one publish"
 
 
+class UnauthenticatedError(ChronicleError):
+    """No credentials, or credentials that do not identify anyone (a revoked key, say)."""
+
+    code = "unauthenticated"
+    title = "Authentication required"
+    status = 401
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="chronicle", Basic realm="chronicle"'}
+
+
+class ForbiddenError(ChronicleError):
+    """Authenticated, but the principal lacks the role this needs."""
+
+    code = "forbidden"
+    title = "Forbidden"
+    status = 403
+
+
+class TooManyError(ChronicleError):
+    """A per-connection or per-principal limit is reached; close something and retry."""
+
+    code = "too_many"
+    title = "Too many open at once"
+    status = 429
+
+
 class NotFoundError(ChronicleError):
     code = "not_found"
     title = "Not found"
@@ -96,6 +127,21 @@ class EventNotFoundError(NotFoundError):
     title = "Event not found"
 
 
+class PrincipalNotFoundError(NotFoundError):
+    code = "principal_not_found"
+    title = "Principal not found"
+
+
+class KeyNotFoundError(NotFoundError):
+    code = "key_not_found"
+    title = "API key not found"
+
+
+class GrantNotFoundError(NotFoundError):
+    code = "grant_not_found"
+    title = "Grant not found"
+
+
 class ConflictError(ChronicleError):
     code = "conflict"
     title = "Conflict"
@@ -105,6 +151,11 @@ class ConflictError(ChronicleError):
 class ChronicleExistsError(ConflictError):
     code = "chronicle_exists"
     title = "Chronicle already exists"
+
+
+class PrincipalExistsError(ConflictError):
+    code = "principal_exists"
+    title = "Principal already exists"
 
 
 class WrongExpectedVersionError(ConflictError):

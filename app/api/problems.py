@@ -18,6 +18,8 @@ log = structlog.get_logger(__name__)
 
 _DESCRIPTIONS = {
     400: "Malformed request (e.g. a body that is not JSON)",
+    401: "No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic",
+    403: "The credentials are valid but lack the role this needs on the chronicle",
     404: "The chronicle, stream or event does not exist",
     409: "Conflict: the name exists, the expected version does not match, or an event id "
     "was reused",
@@ -69,9 +71,11 @@ def problem(
 
 async def _chronicle_error(request: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, ChronicleError)
-    return problem(
+    response = problem(
         error.status, error.code, error.title, error.detail, request, details=error.details
     )
+    response.headers.update(error.headers())
+    return response
 
 
 async def _validation_error(request: Request, error: Exception) -> ProblemResponse:
