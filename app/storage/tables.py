@@ -6,6 +6,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -137,3 +138,62 @@ class LatestEventRow(SQLModel, table=True):
         )
     )
     position: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class PrincipalRow(SQLModel, table=True):
+    """Someone or something that holds API keys (and, for humans, a password)."""
+
+    __tablename__ = "principals"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    # argon2id, in its self-describing PHC string form; NULL: keys only.
+    password_hash: str | None = Field(default=None, sa_column=Column(Text))
+    server_admin: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    created_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """An API key: only its SHA-256 digest is kept; the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+
+    # The public half of the key (chr_<id>_<secret>): finds the row without a scan.
+    id: str = Field(sa_column=Column(Text, primary_key=True))
+    principal_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("principals.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    label: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class GrantRow(SQLModel, table=True):
+    """A principal's role on one chronicle; goes with the chronicle when it is deleted."""
+
+    __tablename__ = "grants"
+    __table_args__ = (
+        CheckConstraint("role IN ('read', 'write', 'admin')", name="grants_role_check"),
+        Index("grants_chronicle_idx", "chronicle_id"),
+    )
+
+    principal_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    chronicle_id: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("chronicles.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    role: str = Field(sa_column=Column(Text, nullable=False))
