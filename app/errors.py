@@ -96,6 +96,14 @@ class EventNotFoundError(NotFoundError):
     title = "Event not found"
 
 
+class StreamDeletedError(ChronicleError):
+    """The stream was hard-deleted (tombstoned): its name can never be used again."""
+
+    code = "stream_deleted"
+    title = "Stream deleted"
+    status = 410
+
+
 class ConflictError(ChronicleError):
     code = "conflict"
     title = "Conflict"
