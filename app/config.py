@@ -63,6 +63,16 @@ class Settings(BaseSettings):
         "re-reading anyway (covers notifications lost while the listener reconnects).",
     )
 
+    retention_interval: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds between the scavenger's passes, which remove the events that "
+        "stream retention and deletes already hide from readers.",
+    )
+    retention_batch_size: int = Field(
+        default=1000, ge=1, description="Most events the scavenger removes in one statement."
+    )
+
     def database_dsn(self) -> str:
         """The plain libpq/asyncpg URL; only valid once a database URL is known."""
         if self.database_url is None:

@@ -142,6 +142,14 @@ class GrantNotFoundError(NotFoundError):
     title = "Grant not found"
 
 
+class StreamDeletedError(ChronicleError):
+    """The stream was hard-deleted (tombstoned): its name can never be used again."""
+
+    code = "stream_deleted"
+    title = "Stream deleted"
+    status = 410
+
+
 class ConflictError(ChronicleError):
     code = "conflict"
     title = "Conflict"

@@ -19,6 +19,7 @@ from app.schemas.problem import Problem
 from app.storage.database import create_pool
 from app.storage.group_commit import GroupCommitter
 from app.storage.notifications import Listener
+from app.storage.retention import Scavenger
 
 log = structlog.get_logger(__name__)
 
@@ -39,10 +40,15 @@ def create_app(settings: Settings) -> FastAPI:
         listener = Listener(settings.database_dsn())
         await listener.start()
         app.state.hub = Hub(app.state.pool, settings, listener, app.state.appender)
+        scavenger = Scavenger(
+            app.state.pool, settings.retention_interval, settings.retention_batch_size
+        )
+        scavenger.start()
         log.info("service_started", version=__version__)
         try:
             yield
         finally:
+            await scavenger.stop()
             await app.state.hub.close()
             await listener.stop()
             await app.state.appender.stop()

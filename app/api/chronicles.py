@@ -8,7 +8,7 @@ from app.api.deps import DEFAULT_PAGE_SIZE, ChronicleName, Limit, PoolDep
 from app.api.problems import problem_responses
 from app.domain.names import CHRONICLE_NAME_PATTERN
 from app.schemas.catalog import ChronicleIn, ChronicleOut, ChroniclePage, ChroniclePatch
-from app.storage import catalog
+from app.storage import catalog, deletion
 
 router = APIRouter(prefix="/chronicles", tags=["chronicles"])
 
@@ -67,5 +67,9 @@ async def update_chronicle(
     summary="Delete a chronicle",
 )
 async def delete_chronicle(chronicle: ChronicleName, pool: PoolDep) -> None:
-    """Delete the chronicle with all of its streams and events."""
-    await catalog.delete_chronicle(pool, chronicle)
+    """Delete the chronicle with all of its streams and events, at once and for good.
+
+    Publishes to it wait until the delete commits, then answer 404; live subscriptions on
+    the chronicle or its streams end with `chronicle_not_found`. The name can be reused.
+    """
+    await deletion.delete_chronicle(pool, chronicle)

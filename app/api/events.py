@@ -64,7 +64,7 @@ def _page(
             "headers": ETAG_HEADER,
         },
         201: {"headers": ETAG_HEADER},
-        **problem_responses(400, 404, 409, 412, 413, 422),
+        **problem_responses(400, 404, 409, 410, 412, 413, 422),
     },
     summary="Publish events to a stream",
     openapi_extra=PUBLISH_OPENAPI,
@@ -118,7 +118,7 @@ async def publish_events(
     response_model=EventPage,
     responses={
         **cloudevents_batch_content(headers=ETAG_HEADER),
-        **problem_responses(404, 422),
+        **problem_responses(404, 410, 422),
     },
     summary="Read a stream",
 )
@@ -153,7 +153,7 @@ async def read_stream(
 @router.get(
     f"{_STREAM}/events/{{version}}",
     response_model=EventOut,
-    responses={**cloudevent_content(headers=ETAG_HEADER), **problem_responses(404, 422)},
+    responses={**cloudevent_content(headers=ETAG_HEADER), **problem_responses(404, 410, 422)},
     summary="Get one event",
 )
 async def get_event(
@@ -179,7 +179,7 @@ async def get_event(
 @router.get(
     f"{_STREAM}/replay",
     response_model=EventPage,
-    responses={**cloudevents_batch_content(), **problem_responses(404, 422)},
+    responses={**cloudevents_batch_content(), **problem_responses(404, 410, 422)},
     summary="Replay a stream over a time range",
 )
 async def replay_stream(

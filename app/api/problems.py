@@ -23,6 +23,7 @@ _DESCRIPTIONS = {
     404: "The chronicle, stream or event does not exist",
     409: "Conflict: the name exists, the expected version does not match, or an event id "
     "was reused",
+    410: "The stream was hard-deleted (`stream_deleted`): no read or write may use it again",
     412: "Precondition failed: the stream version does not match If-Match or If-None-Match; "
     "the body is the 409's (`wrong_expected_version`, expected and actual)",
     413: "The body, an event or a batch is larger than the configured limit",

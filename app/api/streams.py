@@ -8,8 +8,9 @@ from app.api.deps import DEFAULT_PAGE_SIZE, ChronicleName, Limit, PoolDep, Strea
 from app.api.preconditions import ETAG_HEADER, set_etag
 from app.api.problems import problem_responses
 from app.domain.names import STREAM_NAME_PATTERN
-from app.schemas.catalog import StreamIn, StreamOut, StreamPage
-from app.storage import catalog
+from app.domain.retention import DeleteMode
+from app.schemas.catalog import StreamIn, StreamMetadata, StreamOut, StreamPage
+from app.storage import catalog, deletion
 
 router = APIRouter(prefix="/chronicles/{chronicle}/streams", tags=["streams"])
 
@@ -37,7 +38,7 @@ async def list_streams(
             "headers": ETAG_HEADER,
         },
         201: {"model": StreamOut, "description": "The stream was created", "headers": ETAG_HEADER},
-        **problem_responses(400, 404, 413, 422),
+        **problem_responses(400, 404, 410, 413, 422),
     },
     summary="Create or acquire a stream",
 )
@@ -51,6 +52,8 @@ async def acquire_stream(
     """Create the stream if it does not exist (201), else return it as it is (200).
 
     Idempotent, like ChronoLog's acquire: acquiring an existing stream changes nothing.
+    A soft-deleted stream is recreated (201) with these attributes; its version and
+    metadata carry on. A hard-deleted one answers 410 `stream_deleted`.
     `ETag` is the stream's version (`"-1"` while it has no events).
     """
     attributes = body.attributes if body else {}
@@ -63,13 +66,14 @@ async def acquire_stream(
 
 @router.get(
     "/{stream}",
-    responses={200: {"headers": ETAG_HEADER}, **problem_responses(404, 422)},
+    responses={200: {"headers": ETAG_HEADER}, **problem_responses(404, 410, 422)},
     summary="Get a stream's info",
 )
 async def get_stream(
     chronicle: ChronicleName, stream: StreamName, pool: PoolDep, response: Response
 ) -> StreamOut:
-    """Version, event count and the first and last `recorded_at` of a stream.
+    """Version, visible event count, the first and last visible `recorded_at`, and the
+    retention metadata of a stream. A soft-deleted stream is 404, a hard-deleted one 410.
 
     `ETag` is the version, for `If-Match` on publish.
     """
@@ -81,9 +85,61 @@ async def get_stream(
 @router.delete(
     "/{stream}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(404, 410, 422),
     summary="Delete a stream",
 )
-async def delete_stream(chronicle: ChronicleName, stream: StreamName, pool: PoolDep) -> None:
-    """Delete the stream and its events. Their positions are never reused."""
-    await catalog.delete_stream(pool, chronicle, stream)
+async def delete_stream(
+    chronicle: ChronicleName,
+    stream: StreamName,
+    pool: PoolDep,
+    mode: Annotated[
+        DeleteMode, Query(description="`soft` (default) or `hard` (a tombstone, for good)")
+    ] = DeleteMode.SOFT,
+) -> None:
+    """Delete a stream, with EventStoreDB's two modes.
+
+    `soft`: the stream reads as not found (404) and is left out of listings; publishing to
+    it (or acquiring it) recreates it, its version numbers continuing where they were, and
+    its old events are never visible again. Expected version `no_stream`, `empty` and
+    `any` recreate it; `exists` and an exact version fail as for a missing stream.
+
+    `hard`: a tombstone. Every later read, publish, acquire, metadata call or delete of the
+    stream answers 410 `stream_deleted`; the name can never be used again in this chronicle.
+
+    Either way the events disappear from every read at once (the stream, the global log,
+    queries, subscriptions); a background job removes them from storage later. Positions
+    are never reused.
+    """
+    await deletion.delete_stream(pool, chronicle, stream, mode)
+
+
+@router.get(
+    "/{stream}/metadata",
+    responses=problem_responses(404, 410, 422),
+    summary="Get a stream's retention metadata",
+)
+async def get_stream_metadata(
+    chronicle: ChronicleName, stream: StreamName, pool: PoolDep
+) -> StreamMetadata:
+    """`max_count`, `max_age` (seconds) and `truncate_before` (a version); null: no limit."""
+    return StreamMetadata.of(await catalog.get_retention(pool, chronicle, stream))
+
+
+@router.put(
+    "/{stream}/metadata",
+    responses=problem_responses(400, 404, 410, 413, 422),
+    summary="Set a stream's retention metadata",
+)
+async def set_stream_metadata(
+    chronicle: ChronicleName, stream: StreamName, body: StreamMetadata, pool: PoolDep
+) -> StreamMetadata:
+    """Replace the retention metadata as a whole (a field left out or null: no limit).
+
+    Reads of the stream, the chronicle, the global log, queries and subscriptions stop
+    returning the events it excludes at once; the scavenger removes them from storage on
+    its next pass (`CHRONICLE_RETENTION_INTERVAL`). Loosening it shows again only what has
+    not been removed yet. Versions and positions of the other events never change.
+    """
+    return StreamMetadata.of(
+        await catalog.set_retention(pool, chronicle, stream, body.to_retention())
+    )

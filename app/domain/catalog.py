@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from app.domain.retention import Retention
+
 T = TypeVar("T")
 
 
@@ -20,15 +22,14 @@ class Stream:
     name: str
     attributes: dict[str, Any]
     version: int
-    """Number of the last event; -1 while the stream holds none."""
+    """Number of the last event ever written; -1 while the stream never held one."""
+    event_count: int
+    """Events a reader can see now (retention and deletes hide the oldest)."""
     first_recorded_at: int | None
+    """Of the first visible event."""
     last_recorded_at: int | None
     created_at: datetime
-
-    @property
-    def event_count(self) -> int:
-        # Versions are gap-free from 0, so the count follows from the last one.
-        return self.version + 1
+    retention: Retention
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,7 @@
-"""Chronicle and stream records: create, list, get, update, delete."""
+"""Chronicle and stream records: create, list, get, update; stream retention metadata.
+
+Deleting lives in storage/deletion.py (it takes the append lock, which lives above this).
+"""
 
 from typing import Any
 
@@ -7,13 +10,26 @@ import orjson
 
 from app.domain.catalog import Chronicle, Page, Stream
 from app.domain.json_text import encode_json
-from app.errors import ChronicleExistsError, ChronicleNotFoundError, StreamNotFoundError
-from app.storage.database import refused_values
-
-_STREAM_COLUMNS = (
-    "c.name AS chronicle, s.name, s.attributes::text AS attributes, s.version, "
-    "s.first_recorded_at, s.last_recorded_at, s.created_at"
+from app.domain.retention import DeleteMode, Retention
+from app.errors import (
+    ChronicleExistsError,
+    ChronicleNotFoundError,
+    StreamDeletedError,
+    StreamNotFoundError,
 )
+from app.storage.database import refused_values
+from app.storage.retention import FIRST_VISIBLE
+
+# A stream as readers see it: first_visible (storage/retention.py) gives the event count
+# and the first visible event's recorded_at; deletion is checked by the caller.
+_STREAM_SELECT = f"""
+SELECT c.name AS chronicle, s.name, s.attributes::text AS attributes, s.version, s.deletion,
+       s.last_recorded_at, s.created_at, s.max_count, s.max_age, s.truncate_before,
+       v.first_visible, f.recorded_at AS first_recorded_at
+FROM streams s JOIN chronicles c ON c.id = s.chronicle_id
+CROSS JOIN LATERAL (SELECT {FIRST_VISIBLE} AS first_visible) v
+LEFT JOIN events f ON f.stream_id = s.id AND f.version = v.first_visible
+"""
 
 
 def _chronicle(row: asyncpg.Record) -> Chronicle:
@@ -22,15 +38,24 @@ def _chronicle(row: asyncpg.Record) -> Chronicle:
     )
 
 
+def _retention(row: asyncpg.Record) -> Retention:
+    return Retention(
+        max_count=row["max_count"], max_age=row["max_age"], truncate_before=row["truncate_before"]
+    )
+
+
 def _stream(row: asyncpg.Record) -> Stream:
+    count = max(0, row["version"] + 1 - row["first_visible"])
     return Stream(
         chronicle=row["chronicle"],
         name=row["name"],
         attributes=orjson.loads(row["attributes"]),
         version=row["version"],
-        first_recorded_at=row["first_recorded_at"],
-        last_recorded_at=row["last_recorded_at"],
+        event_count=count,
+        first_recorded_at=row["first_recorded_at"] if count else None,
+        last_recorded_at=row["last_recorded_at"] if count else None,
         created_at=row["created_at"],
+        retention=_retention(row),
     )
 
 
@@ -40,6 +65,23 @@ def stream_not_found(chronicle: str, name: str) -> StreamNotFoundError:
         chronicle=chronicle,
         stream=name,
     )
+
+
+def stream_deleted(chronicle: str, name: str) -> StreamDeletedError:
+    return StreamDeletedError(
+        f"stream {name!r} in chronicle {chronicle!r} was hard-deleted: it can never be read, "
+        "written or created again",
+        chronicle=chronicle,
+        stream=name,
+    )
+
+
+def check_not_deleted(deletion: str | None, chronicle: str, name: str) -> None:
+    """Raise as a reader of a deleted stream must see it: gone for good, or not found."""
+    if deletion == DeleteMode.HARD:
+        raise stream_deleted(chronicle, name)
+    if deletion == DeleteMode.SOFT:
+        raise stream_not_found(chronicle, name)
 
 
 def _json(value: dict[str, Any]) -> str:
@@ -100,13 +142,6 @@ async def update_chronicle_attributes(
     return _chronicle(row)
 
 
-async def delete_chronicle(pool: asyncpg.Pool, name: str) -> None:
-    """Delete a chronicle with all its streams and events."""
-    deleted = await pool.fetchval("DELETE FROM chronicles WHERE name = $1 RETURNING id", name)
-    if deleted is None:
-        raise ChronicleNotFoundError(f"chronicle {name!r} does not exist", chronicle=name)
-
-
 async def chronicle_id(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> int:
     found: int | None = await conn.fetchval("SELECT id FROM chronicles WHERE name = $1", name)
     if found is None:
@@ -119,49 +154,49 @@ async def acquire_stream(
 ) -> tuple[Stream, bool]:
     """Create the stream unless it exists (ChronoLog's acquire); return it and whether it is new.
 
-    An existing stream keeps its attributes: acquiring is idempotent.
+    An existing stream keeps its attributes: acquiring is idempotent. A soft-deleted stream
+    is recreated with these attributes, keeping its version and retention; a hard-deleted
+    one raises StreamDeletedError.
     """
     async with pool.acquire() as conn, conn.transaction():
         cid = await chronicle_id(conn, chronicle)
         with refused_values():
             created = await conn.fetchval(
                 "INSERT INTO streams (chronicle_id, name, attributes) VALUES ($1, $2, $3::jsonb) "
-                "ON CONFLICT (chronicle_id, name) DO NOTHING RETURNING id",
+                "ON CONFLICT (chronicle_id, name) DO UPDATE SET deletion = NULL, "
+                "attributes = excluded.attributes WHERE streams.deletion = 'soft' RETURNING id",
                 cid,
                 name,
                 _json(attributes),
             )
         row = await conn.fetchrow(
-            f"SELECT {_STREAM_COLUMNS} FROM streams s JOIN chronicles c ON c.id = s.chronicle_id "
-            "WHERE s.chronicle_id = $1 AND s.name = $2",
-            cid,
-            name,
+            f"{_STREAM_SELECT} WHERE s.chronicle_id = $1 AND s.name = $2", cid, name
         )
+    check_not_deleted(row["deletion"], chronicle, name)
     return _stream(row), created is not None
 
 
 async def get_stream(pool: asyncpg.Pool, chronicle: str, name: str) -> Stream:
+    """Raises ChronicleNotFoundError, StreamNotFoundError (also when soft-deleted) or
+    StreamDeletedError."""
     row = await pool.fetchrow(
-        f"SELECT {_STREAM_COLUMNS} FROM streams s JOIN chronicles c ON c.id = s.chronicle_id "
-        "WHERE c.name = $1 AND s.name = $2",
-        chronicle,
-        name,
+        f"{_STREAM_SELECT} WHERE c.name = $1 AND s.name = $2", chronicle, name
     )
     if row is None:
         await chronicle_id(pool, chronicle)
         raise stream_not_found(chronicle, name)
+    check_not_deleted(row["deletion"], chronicle, name)
     return _stream(row)
 
 
 async def list_streams(
     pool: asyncpg.Pool, chronicle: str, after: str | None, limit: int
 ) -> Page[Stream]:
-    """Streams of a chronicle in name order, after the name ``after``."""
+    """Streams of a chronicle in name order, after the name ``after``; deleted ones are left out."""
     cid = await chronicle_id(pool, chronicle)
     rows = await pool.fetch(
-        f"SELECT {_STREAM_COLUMNS} FROM streams s JOIN chronicles c ON c.id = s.chronicle_id "
-        "WHERE s.chronicle_id = $1 AND ($2::text IS NULL OR s.name > $2) "
-        "ORDER BY s.name LIMIT $3",
+        f"{_STREAM_SELECT} WHERE s.chronicle_id = $1 AND s.deletion IS NULL "
+        "AND ($2::text IS NULL OR s.name > $2) ORDER BY s.name LIMIT $3",
         cid,
         after,
         limit + 1,
@@ -170,25 +205,50 @@ async def list_streams(
     return Page(items=items, next=items[-1].name if len(rows) > limit else None)
 
 
-async def delete_stream(pool: asyncpg.Pool, chronicle: str, name: str) -> None:
-    """Delete a stream and its events. Positions are never reused."""
-    cid = await chronicle_id(pool, chronicle)
-    deleted = await pool.fetchval(
-        "DELETE FROM streams WHERE chronicle_id = $1 AND name = $2 RETURNING id", cid, name
-    )
-    if deleted is None:
-        raise stream_not_found(chronicle, name)
+async def readable_stream(
+    conn: asyncpg.Connection | asyncpg.Pool, chronicle: str, name: str
+) -> tuple[int, int]:
+    """The id of a stream readers may read and its first visible version.
 
-
-async def stream_id(conn: asyncpg.Connection | asyncpg.Pool, chronicle: str, name: str) -> int:
-    """The id of an existing stream; ChronicleNotFoundError or StreamNotFoundError otherwise."""
-    found: int | None = await conn.fetchval(
-        "SELECT s.id FROM streams s JOIN chronicles c ON c.id = s.chronicle_id "
-        "WHERE c.name = $1 AND s.name = $2",
+    Raises ChronicleNotFoundError, StreamNotFoundError or StreamDeletedError.
+    """
+    row = await conn.fetchrow(
+        f"SELECT s.id, s.deletion, {FIRST_VISIBLE} AS first_visible FROM streams s "
+        "JOIN chronicles c ON c.id = s.chronicle_id WHERE c.name = $1 AND s.name = $2",
         chronicle,
         name,
     )
-    if found is None:
+    if row is None:
         await chronicle_id(conn, chronicle)
         raise stream_not_found(chronicle, name)
-    return found
+    check_not_deleted(row["deletion"], chronicle, name)
+    return row["id"], row["first_visible"]
+
+
+async def get_retention(pool: asyncpg.Pool, chronicle: str, name: str) -> Retention:
+    """A live stream's retention metadata."""
+    return (await get_stream(pool, chronicle, name)).retention
+
+
+async def set_retention(
+    pool: asyncpg.Pool, chronicle: str, name: str, retention: Retention
+) -> Retention:
+    """Replace a live stream's retention metadata (EventStoreDB's set stream metadata).
+
+    Readers stop seeing what it excludes at once; loosening it shows again only the events
+    the scavenger has not removed yet. Raises as get_stream does.
+    """
+    row = await pool.fetchrow(
+        "UPDATE streams s SET max_count = $3, max_age = $4, truncate_before = $5 "
+        "FROM chronicles c WHERE c.id = s.chronicle_id AND c.name = $1 AND s.name = $2 "
+        "AND s.deletion IS NULL RETURNING s.max_count, s.max_age, s.truncate_before",
+        chronicle,
+        name,
+        retention.max_count,
+        retention.max_age,
+        retention.truncate_before,
+    )
+    if row is None:
+        await get_stream(pool, chronicle, name)  # raises the reason
+        raise stream_not_found(chronicle, name)  # deleted between the two statements
+    return _retention(row)

@@ -1,5 +1,7 @@
 """hat-event queries of one chronicle: latest event per type, and timeseries pages.
 
+Both see only what retention and deletes leave visible (storage/retention.py).
+
 Index use (EXPLAIN output in bench/explain_queries.py):
 - latest: latest_events_chronicle_type_idx (one row per stream and type, kept at
   append time; type in byte order), ranged by the patterns' shared literal prefix,
@@ -20,13 +22,18 @@ from app.domain.queries import LatestQuery, Order, OrderBy, QueryResult, Timeser
 from app.errors import EventNotFoundError
 from app.storage.catalog import chronicle_id
 from app.storage.reader import EVENT_COLUMNS, recorded_event
+from app.storage.retention import VISIBLE
 
 _JOINS = "JOIN streams s ON s.id = e.stream_id JOIN chronicles c ON c.id = e.chronicle_id"
 
+# A stream's newest event of a type is hidden only once all its events of that type are
+# (what retention keeps is a suffix of versions), so the newest visible event of a type is
+# among the visible latest_events rows.
 _LATEST = f"""
 SELECT {EVENT_COLUMNS} FROM (
     SELECT DISTINCT ON (l.type) l.position FROM latest_events l
-    WHERE l.chronicle_id = $1 {{}}
+    JOIN events e ON e.position = l.position JOIN streams s ON s.id = l.stream_id
+    WHERE l.chronicle_id = $1 AND {VISIBLE} {{}}
     ORDER BY l.type, l.position DESC
 ) latest JOIN events e ON e.position = latest.position {_JOINS}
 ORDER BY e.type
@@ -72,7 +79,7 @@ async def query_timeseries(pool: asyncpg.Pool, query: TimeseriesQuery) -> QueryR
         params.append(value)
         return f"${len(params)}"
 
-    conditions = ["e.chronicle_id = $1"]
+    conditions = ["e.chronicle_id = $1", VISIBLE]
     if query.order_by is OrderBy.SOURCE_TIMESTAMP:
         # Events without a source timestamp have no place in this order (and the
         # partial index needs the condition spelled out to be usable).

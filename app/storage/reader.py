@@ -1,4 +1,7 @@
-"""Reading events: one by number, a stream in pages, a time-range replay, the global log."""
+"""Reading events: one by number, a stream in pages, a time-range replay, the global log.
+
+Every read sees only what retention and deletes leave visible (storage/retention.py).
+"""
 
 from dataclasses import dataclass
 from enum import StrEnum
@@ -8,7 +11,8 @@ import asyncpg
 from app.domain.events import RecordedEvent
 from app.domain.patterns import Pattern, patterns_regex
 from app.errors import EventNotFoundError
-from app.storage.catalog import chronicle_id, stream_id
+from app.storage.catalog import chronicle_id, readable_stream
+from app.storage.retention import VISIBLE
 
 # Every query that yields events joins streams s and chronicles c to events e.
 EVENT_COLUMNS = (
@@ -60,9 +64,11 @@ def _slice(rows: list[asyncpg.Record], limit: int, key: str) -> EventSlice:
 
 
 async def get_event(pool: asyncpg.Pool, chronicle: str, stream: str, version: int) -> RecordedEvent:
-    sid = await stream_id(pool, chronicle, stream)
+    sid, _ = await readable_stream(pool, chronicle, stream)
     row = await pool.fetchrow(
-        f"SELECT {EVENT_COLUMNS} {_FROM} WHERE e.stream_id = $1 AND e.version = $2", sid, version
+        f"SELECT {EVENT_COLUMNS} {_FROM} WHERE e.stream_id = $1 AND e.version = $2 AND {VISIBLE}",
+        sid,
+        version,
     )
     if row is None:
         raise EventNotFoundError(
@@ -86,22 +92,25 @@ async def read_stream(
 
     ``start`` None means the first event forwards, the last event backwards.
     """
-    sid = await stream_id(pool, chronicle, stream)
+    # first_visible bounds the index range; VISIBLE re-checks it in the page's own snapshot.
+    sid, first_visible = await readable_stream(pool, chronicle, stream)
     if direction is Direction.FORWARDS:
         rows = await pool.fetch(
             f"SELECT {EVENT_COLUMNS} {_FROM} WHERE e.stream_id = $1 AND e.version >= $2 "
-            "ORDER BY e.version LIMIT $3",
+            f"AND {VISIBLE} ORDER BY e.version LIMIT $3",
             sid,
-            start or 0,
+            max(start or 0, first_visible),
             limit + 1,
         )
     else:
         rows = await pool.fetch(
             f"SELECT {EVENT_COLUMNS} {_FROM} WHERE e.stream_id = $1 "
-            "AND ($2::bigint IS NULL OR e.version <= $2) ORDER BY e.version DESC LIMIT $3",
+            "AND ($2::bigint IS NULL OR e.version <= $2) AND e.version >= $4 "
+            f"AND {VISIBLE} ORDER BY e.version DESC LIMIT $3",
             sid,
             start,
             limit + 1,
+            first_visible,
         )
     return _slice(rows, limit, "version")
 
@@ -119,15 +128,15 @@ async def replay(
 
     Pages continue from ``from_version``; recorded_at increases with version in a stream.
     """
-    sid = await stream_id(pool, chronicle, stream)
+    sid, first_visible = await readable_stream(pool, chronicle, stream)
     rows = await pool.fetch(
         f"SELECT {EVENT_COLUMNS} {_FROM} WHERE e.stream_id = $1 "
-        "AND e.recorded_at BETWEEN $2 AND $3 AND e.version >= $4 "
+        f"AND e.recorded_at BETWEEN $2 AND $3 AND e.version >= $4 AND {VISIBLE} "
         "ORDER BY e.recorded_at LIMIT $5",
         sid,
         start_ns,
         end_ns,
-        from_version or 0,
+        max(from_version or 0, first_visible),
         limit + 1,
     )
     return _slice(rows, limit, "version")
@@ -151,7 +160,7 @@ async def read_all(
     if patterns == []:
         return EventSlice(events=[], next=from_position)
     params: list[object] = [from_position]
-    conditions = ["e.position >= $1"]
+    conditions = ["e.position >= $1", VISIBLE]
     if chronicle is not None:
         params.append(await chronicle_id(pool, chronicle))
         conditions.append(f"e.chronicle_id = ${len(params)}")

@@ -44,7 +44,10 @@ class ChronicleRow(SQLModel, table=True):
 
 class StreamRow(SQLModel, table=True):
     __tablename__ = "streams"
-    __table_args__ = (UniqueConstraint("chronicle_id", "name", name="streams_chronicle_name_key"),)
+    __table_args__ = (
+        UniqueConstraint("chronicle_id", "name", name="streams_chronicle_name_key"),
+        CheckConstraint("deletion IN ('soft', 'hard')", name="streams_deletion_check"),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     chronicle_id: int = Field(
@@ -66,6 +69,17 @@ class StreamRow(SQLModel, table=True):
     created_at: datetime = Field(
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     )
+    # Retention metadata (domain/retention.py); NULL: no limit of that kind.
+    max_count: int | None = Field(default=None, sa_column=Column(BigInteger))
+    max_age: int | None = Field(default=None, sa_column=Column(BigInteger))
+    truncate_before: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # Set by a delete to version + 1: those events stay hidden after a recreate, whatever
+    # the retention says, until the scavenger removes them.
+    deleted_before: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
+    )
+    # NULL: live; 'soft': reads as not found until an append recreates it; 'hard': tombstone.
+    deletion: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class EventRow(SQLModel, table=True):

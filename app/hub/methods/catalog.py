@@ -6,16 +6,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
+from app.domain.retention import DeleteMode
 from app.hub.calls import CallContext, method
 from app.schemas.catalog import (
     Attributes,
     ChronicleIn,
     ChronicleOut,
     ChroniclePage,
+    StreamMetadata,
     StreamOut,
     StreamPage,
 )
-from app.storage import catalog
+from app.storage import catalog, deletion
 
 ChronicleName = Field(pattern=CHRONICLE_NAME_PATTERN)
 StreamName = Field(pattern=STREAM_NAME_PATTERN)
@@ -51,6 +53,17 @@ class AcquireParams(StreamRef):
     attributes: Attributes = Field(default_factory=dict)
 
 
+class DeleteStreamParams(StreamRef):
+    """``soft`` (default): reads as not found, recreated by an append with its versions
+    continuing. ``hard``: a tombstone; later calls on it fail with ``stream_deleted``."""
+
+    mode: DeleteMode = DeleteMode.SOFT
+
+
+class SetStreamMetadataParams(StreamRef, StreamMetadata):
+    """Replaces the stream's retention metadata as a whole; a field left out: no limit."""
+
+
 class StreamListParams(ListParams):
     chronicle: str = ChronicleName
 
@@ -83,7 +96,7 @@ async def list_chronicles(ctx: CallContext, params: ChronicleListParams) -> Chro
 
 @method("delete_chronicle", ChronicleRef)
 async def delete_chronicle(ctx: CallContext, params: ChronicleRef) -> dict[str, Any]:
-    await catalog.delete_chronicle(ctx.pool, params.name)
+    await deletion.delete_chronicle(ctx.pool, params.name)
     return {"deleted": True}
 
 
@@ -106,7 +119,20 @@ async def list_streams(ctx: CallContext, params: StreamListParams) -> StreamPage
     return StreamPage(items=[StreamOut.of(s) for s in page.items], next=page.next)
 
 
-@method("delete_stream", StreamRef)
-async def delete_stream(ctx: CallContext, params: StreamRef) -> dict[str, Any]:
-    await catalog.delete_stream(ctx.pool, params.chronicle, params.stream)
-    return {"deleted": True}
+@method("delete_stream", DeleteStreamParams)
+async def delete_stream(ctx: CallContext, params: DeleteStreamParams) -> dict[str, Any]:
+    await deletion.delete_stream(ctx.pool, params.chronicle, params.stream, params.mode)
+    return {"deleted": True, "mode": params.mode.value}
+
+
+@method("get_stream_metadata", StreamRef)
+async def get_stream_metadata(ctx: CallContext, params: StreamRef) -> StreamMetadata:
+    return StreamMetadata.of(await catalog.get_retention(ctx.pool, params.chronicle, params.stream))
+
+
+@method("set_stream_metadata", SetStreamMetadataParams)
+async def set_stream_metadata(ctx: CallContext, params: SetStreamMetadataParams) -> StreamMetadata:
+    retention = await catalog.set_retention(
+        ctx.pool, params.chronicle, params.stream, params.to_retention()
+    )
+    return StreamMetadata.of(retention)

@@ -44,7 +44,10 @@ export interface paths {
         post?: never;
         /**
          * Delete a chronicle
-         * @description Delete the chronicle with all of its streams and events.
+         * @description Delete the chronicle with all of its streams and events, at once and for good.
+         *
+         *     Publishes to it wait until the delete commits, then answer 404; live subscriptions on
+         *     the chronicle or its streams end with `chronicle_not_found`. The name can be reused.
          */
         delete: operations["delete_chronicle"];
         options?: never;
@@ -85,7 +88,8 @@ export interface paths {
         };
         /**
          * Get a stream's info
-         * @description Version, event count and the first and last `recorded_at` of a stream.
+         * @description Version, visible event count, the first and last visible `recorded_at`, and the
+         *     retention metadata of a stream. A soft-deleted stream is 404, a hard-deleted one 410.
          *
          *     `ETag` is the version, for `If-Match` on publish.
          */
@@ -95,15 +99,58 @@ export interface paths {
          * @description Create the stream if it does not exist (201), else return it as it is (200).
          *
          *     Idempotent, like ChronoLog's acquire: acquiring an existing stream changes nothing.
+         *     A soft-deleted stream is recreated (201) with these attributes; its version and
+         *     metadata carry on. A hard-deleted one answers 410 `stream_deleted`.
          *     `ETag` is the stream's version (`"-1"` while it has no events).
          */
         put: operations["acquire_stream"];
         post?: never;
         /**
          * Delete a stream
-         * @description Delete the stream and its events. Their positions are never reused.
+         * @description Delete a stream, with EventStoreDB's two modes.
+         *
+         *     `soft`: the stream reads as not found (404) and is left out of listings; publishing to
+         *     it (or acquiring it) recreates it, its version numbers continuing where they were, and
+         *     its old events are never visible again. Expected version `no_stream`, `empty` and
+         *     `any` recreate it; `exists` and an exact version fail as for a missing stream.
+         *
+         *     `hard`: a tombstone. Every later read, publish, acquire, metadata call or delete of the
+         *     stream answers 410 `stream_deleted`; the name can never be used again in this chronicle.
+         *
+         *     Either way the events disappear from every read at once (the stream, the global log,
+         *     queries, subscriptions); a background job removes them from storage later. Positions
+         *     are never reused.
          */
         delete: operations["delete_stream"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/streams/{stream}/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a stream's retention metadata
+         * @description `max_count`, `max_age` (seconds) and `truncate_before` (a version); null: no limit.
+         */
+        get: operations["get_stream_metadata"];
+        /**
+         * Set a stream's retention metadata
+         * @description Replace the retention metadata as a whole (a field left out or null: no limit).
+         *
+         *     Reads of the stream, the chronicle, the global log, queries and subscriptions stop
+         *     returning the events it excludes at once; the scavenger removes them from storage on
+         *     its next pass (`CHRONICLE_RETENTION_INTERVAL`). Loosening it shows again only what has
+         *     not been removed yet. Versions and positions of the other events never change.
+         */
+        put: operations["set_stream_metadata"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -375,6 +422,13 @@ export interface components {
             };
         };
         /**
+         * DeleteMode
+         * @description ``soft``: the stream reads as not found and an append recreates it, continuing its
+         *     version numbers. ``hard``: a tombstone; the stream can never be used again.
+         * @enum {string}
+         */
+        DeleteMode: "soft" | "hard";
+        /**
          * Direction
          * @enum {string}
          */
@@ -580,6 +634,28 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * StreamMetadata
+         * @description Retention (EventStoreDB's `$maxCount`, `$maxAge`, `$tb`); null means no limit.
+         *     Readers stop seeing the events it excludes at once; a background job removes them.
+         */
+        StreamMetadata: {
+            /**
+             * Max Count
+             * @description Keep only the newest N events
+             */
+            max_count?: number | null;
+            /**
+             * Max Age
+             * @description Keep only events recorded less than N seconds ago
+             */
+            max_age?: number | null;
+            /**
+             * Truncate Before
+             * @description Keep only versions >= N
+             */
+            truncate_before?: number | null;
+        };
         /** StreamOut */
         StreamOut: {
             /** Chronicle */
@@ -592,19 +668,22 @@ export interface components {
             };
             /**
              * Version
-             * @description Number of the last event; -1 when the stream is empty
+             * @description Number of the last event ever written (retention and soft deletes keep it); -1 while the stream never held one
              */
             version: number;
-            /** Event Count */
+            /**
+             * Event Count
+             * @description Events a reader can see now
+             */
             event_count: number;
             /**
              * First Recorded At
-             * @description Nanoseconds since the Unix epoch
+             * @description Of the first visible event; nanoseconds since the Unix epoch
              */
             first_recorded_at: number | null;
             /**
              * Last Recorded At
-             * @description Nanoseconds since the Unix epoch
+             * @description Of the last visible event; nanoseconds since the Unix epoch
              */
             last_recorded_at: number | null;
             /**
@@ -612,6 +691,7 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            metadata: components["schemas"]["StreamMetadata"];
         };
         /** StreamPage */
         StreamPage: {
@@ -1088,6 +1168,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request is well-formed JSON but invalid */
             422: {
                 headers: {
@@ -1157,6 +1246,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body, an event or a batch is larger than the configured limit */
             413: {
                 headers: {
@@ -1179,7 +1277,10 @@ export interface operations {
     };
     delete_stream: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `soft` (default) or `hard` (a tombstone, for good) */
+                mode?: components["schemas"]["DeleteMode"];
+            };
             header?: never;
             path: {
                 /** @description Chronicle name */
@@ -1200,6 +1301,141 @@ export interface operations {
             };
             /** @description The chronicle, stream or event does not exist */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_stream_metadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Stream name */
+                stream: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamMetadata"];
+                };
+            };
+            /** @description The chronicle, stream or event does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_stream_metadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Stream name */
+                stream: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StreamMetadata"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamMetadata"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream or event does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1256,6 +1492,15 @@ export interface operations {
             };
             /** @description The chronicle, stream or event does not exist */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1352,6 +1597,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Precondition failed: the stream version does not match If-Match or If-None-Match; the body is the 409's (`wrong_expected_version`, expected and actual) */
             412: {
                 headers: {
@@ -1420,6 +1674,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request is well-formed JSON but invalid */
             422: {
                 headers: {
@@ -1470,6 +1733,15 @@ export interface operations {
             };
             /** @description The chronicle, stream or event does not exist */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
