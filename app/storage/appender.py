@@ -32,7 +32,7 @@ _LOCK_STREAM = (
 # per written event, or one row with the actual version and NULLs when the check failed, or
 # no row when the stream (or chronicle) does not exist or is deleted. The savepoint path
 # (_append) runs its own checks first (and recreates a soft-deleted stream), then calls
-# this with "any".
+# this with "any". Group commit batches existing streams in storage/batch_append.py.
 _APPEND = f"""
 WITH s AS MATERIALIZED (
     SELECT s.id, s.chronicle_id, s.version, s.last_recorded_at FROM streams s
@@ -237,28 +237,6 @@ def _written(
         created_stream=created,
         duplicate=False,
     )
-
-
-async def append_existing(
-    conn: asyncpg.Connection,
-    chronicle: str,
-    stream: str,
-    events: list[NewEvent],
-    expected: ExpectedVersion,
-) -> AppendResult | None:
-    """append_locked in one statement, for an existing stream and server-made event ids.
-
-    Returns None, having written nothing, if the stream does not exist or is deleted (use
-    append_locked).
-    Raises WrongExpectedVersionError without aborting the transaction. Any database error
-    (a reused id, a refused value) aborts the transaction: the caller must roll back.
-    """
-    written = await _write(conn, chronicle, stream, events, expected)
-    if not written:
-        return None
-    if written[0]["position"] is None:
-        raise WrongExpectedVersionError(chronicle, stream, _shown(expected), written[0]["actual"])
-    return _written(chronicle, stream, events, written, created=False)
 
 
 def _shown(expected: ExpectedVersion) -> str | int:

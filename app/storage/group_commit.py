@@ -1,4 +1,4 @@
-"""Group commit: concurrent appends share one transaction, one lock hold and one commit."""
+"""Group commit: concurrent appends share one statement, one lock hold and one commit."""
 
 import asyncio
 from dataclasses import dataclass, field
@@ -10,7 +10,8 @@ from prometheus_client import Counter, Histogram
 from app.domain.events import AppendResult, NewEvent
 from app.domain.expected_version import ExpectedVersion
 from app.errors import ChronicleError, UnavailableError, WrongExpectedVersionError
-from app.storage.appender import append_existing, append_locked, take_append_lock
+from app.storage.appender import append_locked, take_append_lock
+from app.storage.batch_append import BatchAppend, Outcome, append_batch
 
 log = structlog.get_logger(__name__)
 
@@ -21,8 +22,11 @@ BATCH_SIZE = Histogram(
 )
 FALLBACKS = Counter(
     "chronicle_append_batch_retries",
-    "Batches rolled back and redone a savepoint per append after a database error",
+    "Batches whose one statement the database refused, redone a savepoint per append",
 )
+
+# A batch stops growing at this many events (but always takes one append whole).
+MAX_BATCH_EVENTS = 10_000
 
 
 @dataclass(slots=True)
@@ -40,19 +44,34 @@ class _Pending:
 class GroupCommitter:
     """Queues appends and lets one flusher commit whatever has gathered, together.
 
-    Positions must be drawn in commit order, so appends hold one lock until commit and
-    commit one transaction at a time; the cost of a commit is shared by the batch.
-    An append to an existing stream with server-made ids is one statement that writes
-    nothing when its expected version fails; any other append runs in its own savepoint.
-    Either way one that fails (wrong expected version, a reused id) is undone alone and its
-    caller gets its error; the others commit. A database error in a one-statement append
-    aborts the transaction, so the batch is redone with a savepoint for every append.
+    Positions must be drawn in commit order, so a batch holds the append lock until it
+    commits; the cost of the commit is shared by the batch. A batch is first one statement
+    (storage/batch_append.py) that checks and writes every append to an existing stream in
+    queue order, each with its own outcome: appends to the same stream in one batch are
+    checked one after the other, so a hot stream's appends are batched, not collided. What
+    that statement leaves (new or deleted streams, possible idempotent repeats) then runs in
+    one transaction with a savepoint per append, in queue order. Either way an append that
+    fails (wrong expected version, a reused id) fails alone and its caller gets its error;
+    the others commit. If the database refuses the statement (a reused id, a refused value)
+    it wrote nothing, and the whole batch is redone on the savepoint path.
     The queue is bounded, so producers wait rather than grow memory without limit.
+
+    ``ordered=False`` drops the append lock from the one-statement path. Positions may then
+    become visible out of order: it exists only for the benchmark that prices the lock and
+    nothing in the service sets it.
     """
 
-    def __init__(self, pool: asyncpg.Pool, max_batch: int = 256, max_pending: int = 4096):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        max_batch: int = 256,
+        max_pending: int = 4096,
+        *,
+        ordered: bool = True,
+    ):
         self._pool = pool
         self._max_batch = max_batch
+        self._ordered = ordered
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=max_pending)
         self._flusher: asyncio.Task[None] | None = None
 
@@ -88,9 +107,15 @@ class GroupCommitter:
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            first = await self._queue.get()
+            batch = [first]
+            size = len(first.events)
+            while (
+                len(batch) < self._max_batch and size < MAX_BATCH_EVENTS and not self._queue.empty()
+            ):
+                pending = self._queue.get_nowait()
+                batch.append(pending)
+                size += len(pending.events)
             try:
                 await self._flush(batch)
             except asyncio.CancelledError:
@@ -98,83 +123,89 @@ class GroupCommitter:
                 raise
 
     async def _flush(self, batch: list[_Pending]) -> None:
+        BATCH_SIZE.observe(len(batch))
         try:
             async with self._pool.acquire() as conn:
-                try:
-                    outcomes = await self._commit(conn, batch, fast=True)
-                except _FastPathAborted as aborted:
-                    # A one-statement append hit a database error, which aborted the whole
-                    # transaction (rolled back now): do the batch again, a savepoint per
-                    # append, so that only the offending append fails.
-                    FALLBACKS.inc()
-                    log.info("group_commit_retry", size=len(batch), error=repr(aborted.error))
-                    outcomes = await self._commit(conn, batch, fast=False)
+                rest = await self._one_statement(conn, batch)
+                if rest:
+                    outcomes = await _savepoint_per_append(conn, rest)
+                    for pending, outcome in zip(rest, outcomes, strict=True):
+                        _settle(pending, outcome)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            # The commit did not happen: none of the batch is written.
+            # The commit did not happen: what was not settled yet is not written.
             log.warning("group_commit_failed", size=len(batch), error=repr(error))
             _fail(batch, error)
-            return
-        BATCH_SIZE.observe(len(batch))
+
+    async def _one_statement(
+        self, conn: asyncpg.Connection, batch: list[_Pending]
+    ) -> list[_Pending]:
+        """Commit what the one statement can decide and settle those callers at once;
+        return the appends left for the savepoint path, in queue order."""
+        appends = [
+            BatchAppend(p.chronicle, p.stream, p.events, p.expected, p.check_duplicates)
+            for p in batch
+        ]
+        try:
+            outcomes = await append_batch(conn, appends, ordered=self._ordered)
+        except asyncpg.PostgresError as error:
+            # Nothing was written: redo every append alone, so only the offender fails.
+            FALLBACKS.inc()
+            log.info("group_commit_retry", size=len(batch), error=repr(error))
+            return batch
+        rest: list[_Pending] = []
         for pending, outcome in zip(batch, outcomes, strict=True):
-            if pending.done.done():  # the caller went away; its events are committed
-                continue
-            if isinstance(outcome, BaseException):
-                pending.done.set_exception(outcome)
+            if outcome.outcome is Outcome.WRITTEN:
+                assert outcome.result is not None
+                _settle(pending, outcome.result)
+            elif outcome.outcome is Outcome.WRONG_VERSION:
+                shown = pending.expected
+                _settle(
+                    pending,
+                    WrongExpectedVersionError(
+                        pending.chronicle,
+                        pending.stream,
+                        shown if isinstance(shown, int) else shown.value,
+                        outcome.actual,
+                    ),
+                )
             else:
-                pending.done.set_result(outcome)
+                rest.append(pending)
+        return rest
 
-    async def _commit(
-        self, conn: asyncpg.Connection, batch: list[_Pending], *, fast: bool
-    ) -> list[AppendResult | BaseException]:
-        """Run and commit ``batch`` in one transaction; each append's result or error.
 
-        With ``fast``, appends to existing streams with server-made ids take one statement
-        and no savepoint; raises _FastPathAborted (after rolling back) if one of those
-        statements fails in the database, since that aborts the transaction.
-        """
-        outcomes: list[AppendResult | BaseException] = []
-        async with conn.transaction():
-            await take_append_lock(conn)
-            for pending in batch:
-                if fast and not pending.check_duplicates and pending.events:
-                    try:
-                        result = await append_existing(
+async def _savepoint_per_append(
+    conn: asyncpg.Connection, batch: list[_Pending]
+) -> list[AppendResult | BaseException]:
+    """Run and commit ``batch`` in one transaction, a savepoint per append; each append's
+    result or error."""
+    outcomes: list[AppendResult | BaseException] = []
+    async with conn.transaction():
+        await take_append_lock(conn)
+        for pending in batch:
+            try:
+                async with conn.transaction():  # a savepoint per append
+                    outcomes.append(
+                        await append_locked(
                             conn,
                             pending.chronicle,
                             pending.stream,
                             pending.events,
                             pending.expected,
+                            pending.check_duplicates,
                         )
-                    except WrongExpectedVersionError as error:
-                        outcomes.append(error)
-                        continue
-                    except asyncpg.PostgresError as error:
-                        raise _FastPathAborted(error) from error
-                    if result is not None:
-                        outcomes.append(result)
-                        continue
-                    # No such stream: create it (or fail) on the savepoint path.
-                try:
-                    async with conn.transaction():  # a savepoint per append
-                        outcomes.append(
-                            await append_locked(
-                                conn,
-                                pending.chronicle,
-                                pending.stream,
-                                pending.events,
-                                pending.expected,
-                                pending.check_duplicates,
-                            )
-                        )
-                except (ChronicleError, asyncpg.PostgresError) as error:
-                    outcomes.append(error)
-        return outcomes
+                    )
+            except (ChronicleError, asyncpg.PostgresError) as error:
+                outcomes.append(error)
+    return outcomes
 
 
-class _FastPathAborted(Exception):
-    def __init__(self, error: asyncpg.PostgresError) -> None:
-        super().__init__(repr(error))
-        self.error = error
+def _settle(pending: _Pending, outcome: AppendResult | BaseException) -> None:
+    if pending.done.done():  # the caller went away; what it wrote is committed
+        return
+    if isinstance(outcome, BaseException):
+        pending.done.set_exception(outcome)
+    else:
+        pending.done.set_result(outcome)
 
 
 def _fail(batch: list[_Pending], error: BaseException) -> None:

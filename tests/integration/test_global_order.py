@@ -55,20 +55,22 @@ async def _follow(read_page, done: asyncio.Event) -> list[int]:  # type: ignore[
             await asyncio.sleep(0)
 
 
-@pytest.mark.parametrize("mode", ["direct", "group_commit", "both"])
+@pytest.mark.parametrize("mode", ["direct", "group_commit", "both", "two_committers"])
 async def test_follower_never_skips_in_process(
     database_url: str, chronicle: str, mode: str
 ) -> None:
-    """Writers append straight through the appender, through group commit, or half each
-    (as the REST and WebSocket paths of different processes would)."""
+    """Writers append straight through the appender, through group commit, half each, or
+    through two group committers (as two server processes would, each batching its own)."""
     written: set[int] = set()
     done = asyncio.Event()
     async with asyncpg.create_pool(database_url, min_size=4, max_size=WRITERS + 2) as pool:
-        committer = GroupCommitter(pool)
-        committer.start()
+        committers = [GroupCommitter(pool), GroupCommitter(pool)]
+        for committer in committers:
+            committer.start()
 
         async def writer(n: int) -> None:
-            grouped = mode == "group_commit" or (mode == "both" and n % 2 == 0)
+            grouped = mode in ("group_commit", "two_committers") or (mode == "both" and n % 2)
+            committer = committers[n % 2 if mode == "two_committers" else 0]
             for i in range(25):
                 events = _events(1 + i % 3)
                 if grouped:
@@ -97,7 +99,8 @@ async def test_follower_never_skips_in_process(
                 done.set()
                 seen = await following
         finally:
-            await committer.stop()
+            for committer in committers:
+                await committer.stop()
 
     assert seen == sorted(seen) and len(seen) == len(set(seen))
     assert set(seen) == written and len(written) == WRITERS * sum(1 + i % 3 for i in range(25))

@@ -8,7 +8,12 @@ from prometheus_client import REGISTRY
 
 from app.domain.events import AppendResult
 from app.domain.expected_version import ExpectedState
-from app.errors import EventIdReusedError, UnavailableError, WrongExpectedVersionError
+from app.errors import (
+    ChronicleNotFoundError,
+    EventIdReusedError,
+    UnavailableError,
+    WrongExpectedVersionError,
+)
 from app.storage import catalog, reader
 from app.storage.group_commit import GroupCommitter
 from tests.integration.test_global_order import _events
@@ -140,3 +145,119 @@ async def test_one_statement_appends_and_fallback_share_a_batch(
 
 def _retries() -> float:
     return REGISTRY.get_sample_value("chronicle_append_batch_retries_total") or 0.0
+
+
+def _batches() -> float:
+    return REGISTRY.get_sample_value("chronicle_append_batch_size_count") or 0.0
+
+
+async def test_hot_stream_appends_in_one_batch_are_checked_one_after_another(
+    database_url: str, chronicle: str
+) -> None:
+    """Appends to one stream queued together commit in one batch, each checked against the
+    version the appends before it leave: exact versions chain, stale ones fail alone."""
+    async with asyncpg.create_pool(database_url, min_size=2, max_size=4) as pool:
+        committer = GroupCommitter(pool)
+        committer.start()
+        try:
+            await committer.append(chronicle, "hot", _events(3), ExpectedState.NO_STREAM)
+            batches = _batches()
+            plan: list[tuple[int, ExpectedState | int]] = [
+                (1, 2),  # -> 3
+                (2, 3),  # -> 5
+                (1, 3),  # stale: actual 5
+                (1, 5),  # -> 6
+                (1, ExpectedState.EMPTY),  # actual 6
+                (1, ExpectedState.NO_STREAM),  # actual 6
+                (2, ExpectedState.EXISTS),  # -> 8
+                (1, ExpectedState.ANY),  # -> 9
+                (1, 8),  # stale: actual 9
+                (1, 9),  # -> 10
+            ]
+            results = await asyncio.gather(
+                *(
+                    committer.append(chronicle, "hot", _events(n), expected, check_duplicates=False)
+                    for n, expected in plan
+                ),
+                return_exceptions=True,
+            )
+        finally:
+            await committer.stop()
+
+        assert _batches() == batches + 1
+        versions: list[list[int] | int | None] = []
+        for result in results:
+            if isinstance(result, WrongExpectedVersionError):
+                versions.append(result.details["actual"])
+            else:
+                assert isinstance(result, AppendResult), result
+                versions.append([e.version for e in result.events])
+        assert versions == [[3], [4, 5], 5, [6], 6, 6, [7, 8], [9], 9, [10]]
+        written = [r for r in results if isinstance(r, AppendResult)]
+        positions = [e.position for r in written for e in r.events]
+        assert positions == sorted(positions) and len(set(positions)) == len(positions)
+        stamps = [e.recorded_at for r in written for e in r.events]
+        assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+        assert written[-1].stream_version == 10
+        info = await catalog.get_stream(pool, chronicle, "hot")
+        assert info.version == 10 and info.event_count == 11
+        page = await reader.read_stream(pool, chronicle, "hot", 0, reader.Direction.FORWARDS, 100)
+        assert [e.version for e in page.events] == list(range(11))
+        assert [e.event_id for e in page.events[3:]] == [
+            e.event_id for r in written for e in r.events
+        ]
+
+
+async def test_mixed_batch_new_streams_repeats_and_conflicts(
+    database_url: str, chronicle: str
+) -> None:
+    """One batch mixing what the one statement decides with what it leaves to the savepoint
+    path: appends to a stream the batch itself creates keep their queue order, and a stale
+    expected version with client-made ids is answered as the idempotent repeat it is."""
+    async with asyncpg.create_pool(database_url, min_size=2, max_size=4) as pool:
+        committer = GroupCommitter(pool)
+        committer.start()
+        try:
+            first = _events(2)
+            await committer.append(chronicle, "old", first, ExpectedState.NO_STREAM)
+            await committer.append(chronicle, "old", _events(1), 1, check_duplicates=False)
+            await committer.append(chronicle, "gone", _events(1), ExpectedState.NO_STREAM)
+            await pool.execute(
+                "UPDATE streams SET deletion = 'soft', deleted_before = version + 1 "
+                "WHERE name = 'gone' AND chronicle_id = "
+                "(SELECT id FROM chronicles WHERE name = $1)",
+                chronicle,
+            )
+            batches = _batches()
+            calls = [
+                committer.append(chronicle, "new", _events(1), ExpectedState.NO_STREAM),
+                committer.append(chronicle, "new", _events(2), 0, check_duplicates=False),
+                committer.append(chronicle, "new", _events(1), 0, check_duplicates=False),
+                committer.append(chronicle, "old", first, 0),  # a repeat, though old is at 2
+                committer.append(chronicle, "old", _events(1), 2, check_duplicates=False),
+                committer.append(chronicle, "old", _events(1), 2),  # client ids, stale
+                committer.append(chronicle, "gone", _events(1), ExpectedState.NO_STREAM),
+                committer.append("no-such-chronicle", "s", _events(1), ExpectedState.ANY),
+            ]
+            results = await asyncio.gather(*calls, return_exceptions=True)
+        finally:
+            await committer.stop()
+
+        assert _batches() == batches + 1
+        new0, new1, new_stale, repeat, old3, old_stale, gone, missing = results
+        assert isinstance(new0, AppendResult) and new0.created_stream, new0
+        assert isinstance(new1, AppendResult) and [e.version for e in new1.events] == [1, 2]
+        assert isinstance(new_stale, WrongExpectedVersionError), new_stale
+        assert new_stale.details["actual"] == 2
+        assert isinstance(repeat, AppendResult) and repeat.duplicate, repeat
+        assert [e.version for e in repeat.events] == [0, 1]
+        assert isinstance(old3, AppendResult) and old3.stream_version == 3, old3
+        assert isinstance(old_stale, WrongExpectedVersionError), old_stale
+        assert old_stale.details["actual"] == 3
+        assert isinstance(gone, AppendResult) and gone.stream_version == 1, gone
+        assert isinstance(missing, ChronicleNotFoundError), missing
+        page = await reader.read_all(pool, 0, 1000, chronicle)
+        by_stream: dict[str, list[int]] = {}
+        for event in page.events:
+            by_stream.setdefault(event.stream, []).append(event.version)
+        assert by_stream == {"old": [0, 1, 2, 3], "gone": [1], "new": [0, 1, 2]}
