@@ -4,6 +4,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
+from starlette.datastructures import Headers
 
 from app.domain.expected_version import ExpectedState, ExpectedVersion
 from app.errors import ConflictingPreconditionsError, MalformedPreconditionError
@@ -65,31 +66,31 @@ def _parse_if_none_match(values: list[str]) -> ExpectedVersion:
     return ExpectedState.NO_STREAM
 
 
-async def header_expected_version(
-    request: Request,
-    if_match: Annotated[
-        str | None,
-        Header(
-            alias="If-Match",
-            description='Publish only if the stream version equals this ETag (e.g. `"3"`, '
-            '`"-1"` for an empty stream), or with `*` only if the stream exists. '
-            "412 on mismatch.",
-            examples=['"3"'],
-        ),
-    ] = None,
-    if_none_match: Annotated[
-        str | None,
-        Header(
-            alias="If-None-Match",
-            description="`*`: publish only if the stream does not exist yet. 412 if it does.",
-            examples=["*"],
-        ),
-    ] = None,
-) -> ExpectedVersion | None:
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='Publish only if the stream version equals this ETag (e.g. `"3"`, '
+        '`"-1"` for an empty stream), or with `*` only if the stream exists. '
+        "412 on mismatch.",
+        examples=['"3"'],
+    ),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        description="`*`: publish only if the stream does not exist yet. 412 if it does.",
+        examples=["*"],
+    ),
+]
+
+
+def expected_version_from_headers(headers: Headers) -> ExpectedVersion | None:
     """The expected version the request's precondition headers state, or None without them."""
-    # The parameters document the headers; the request shows whether one was sent twice.
-    if_match_values = request.headers.getlist("If-Match")
-    if_none_match_values = request.headers.getlist("If-None-Match")
+    # Parameters document the headers; the raw headers show whether one was sent twice.
+    if_match_values = headers.getlist("If-Match")
+    if_none_match_values = headers.getlist("If-None-Match")
     if if_match_values and if_none_match_values:
         raise ConflictingPreconditionsError(
             "give either If-Match or If-None-Match, not both",
@@ -100,6 +101,13 @@ async def header_expected_version(
     if if_none_match_values:
         return _parse_if_none_match(if_none_match_values)
     return None
+
+
+async def header_expected_version(
+    request: Request, if_match: IfMatch = None, if_none_match: IfNoneMatch = None
+) -> ExpectedVersion | None:
+    """The expected version the request's precondition headers state, or None without them."""
+    return expected_version_from_headers(request.headers)
 
 
 HeaderExpectedVersion = Annotated[ExpectedVersion | None, Depends(header_expected_version)]

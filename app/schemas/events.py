@@ -181,6 +181,25 @@ class PublishOut(BaseModel):
         )
 
 
+def publish_out(chronicle: str, stream: str, result: AppendResult) -> dict[str, Any]:
+    """PublishOut as plain data for orjson, without building the model (the hot path)."""
+    return {
+        "chronicle": chronicle,
+        "stream": stream,
+        "stream_version": result.stream_version,
+        "events": [
+            {
+                "event_id": str(e.event_id),
+                "version": e.version,
+                "position": e.position,
+                "recorded_at": e.recorded_at,
+            }
+            for e in result.events
+        ],
+        "duplicate": result.duplicate,
+    }
+
+
 class EventOut(BaseModel):
     event_id: UUID
     chronicle: str
