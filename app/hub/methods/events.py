@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 
 from app.domain.events import NewEvent
+from app.domain.expected_version import ExpectedVersion, parse_expected_version
 from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
 from app.errors import InvalidInputError, InvalidRangeError
 from app.hub.calls import END_OF_INPUT, CallContext, method
@@ -17,7 +18,7 @@ from app.schemas.events import (
     ExpectedVersionIn,
     Nanoseconds,
     PublishIn,
-    PublishOut,
+    publish_out,
 )
 from app.storage import reader
 from app.storage.reader import Direction
@@ -70,19 +71,20 @@ async def _publish(
     chronicle: str,
     stream: str,
     events: list[NewEvent],
-    expected: Any,
+    expected: ExpectedVersion,
     generated: bool,
-) -> PublishOut:
+) -> dict[str, Any]:
     ctx.limits.check(events)
     # Through group commit, like REST publishes: they share batches and the lock order.
     result = await ctx.appender.append(
         chronicle, stream, events, expected, check_duplicates=not generated
     )
-    return PublishOut.of(chronicle, stream, result)
+    # A PublishOut, as plain data: the frame is encoded once, by orjson.
+    return publish_out(chronicle, stream, result)
 
 
 @method("publish", PublishParams)
-async def publish(ctx: CallContext, params: PublishParams) -> PublishOut:
+async def publish(ctx: CallContext, params: PublishParams) -> dict[str, Any]:
     return await _publish(
         ctx,
         params.chronicle,
@@ -164,28 +166,27 @@ class _AppendBatch(BaseModel):
 
 
 @method("append", AppendParams, kind="client_streaming", accepts_sends=True)
-async def append(ctx: CallContext, params: AppendParams) -> PublishOut:
+async def append(ctx: CallContext, params: AppendParams) -> dict[str, Any]:
     """Each ``send`` carries one event (an EventIn) or {"events": [...]}; at ``end`` they are
     published atomically, as one publish with the call's expected version."""
-    events: list[EventIn] = []
+    expected = parse_expected_version(params.expected_version)
+    limits = ctx.limits
+    events: list[NewEvent] = []
+    generated = True
     while (data := await ctx.receive()) is not END_OF_INPUT:
         # A ValidationError ends the call with validation_error, as a bad REST body does.
         if isinstance(data, dict) and "events" in data:
-            events.extend(_AppendBatch.model_validate(data).events)
+            received = _AppendBatch.model_validate(data).events
         else:
-            events.append(EventIn.model_validate(data))
-        # Checked as they arrive so a runaway sender cannot grow the buffer without bound.
-        ctx.limits.check([e.to_new_event() for e in events[-1:]])
-        if len(events) > ctx.settings.max_events_per_publish:
-            ctx.limits.check([e.to_new_event() for e in events])
+            received = [EventIn.model_validate(data)]
+        # Encoded once, as they arrive, and checked at once, so a runaway sender cannot
+        # grow the buffer without bound.
+        new = [e.to_new_event() for e in received]
+        limits.check(new)
+        generated = generated and all(e.event_id is None for e in received)
+        events.extend(new)
+        if len(events) > limits.max_events_per_publish:
+            limits.check(events)
     if not events:
         raise InvalidInputError("append ended without any event: send at least one")
-    batch = PublishIn(events=events, expected_version=params.expected_version)
-    return await _publish(
-        ctx,
-        params.chronicle,
-        params.stream,
-        batch.new_events(),
-        batch.expected(),
-        batch.ids_all_generated(),
-    )
+    return await _publish(ctx, params.chronicle, params.stream, events, expected, generated)
