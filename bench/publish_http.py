@@ -1,32 +1,25 @@
-"""Publish over HTTP vs. raw asyncpg inserts into the same database, measured back to back.
+"""Figures 1 and 3: publish over HTTP beside raw asyncpg inserts and a no-op FastAPI route.
 
-    python -m bench.publish_http [--seconds 5] [--clients 64] [--rounds 2] [--workers 1]
-                                 [--batch 100]
-
-Uses CHRONICLE_BENCH_DATABASE_URL (a server's maintenance database) or an embedded
-PostgreSQL. Each round alternates ceiling and Chronicle runs so both come from one time
-window, and prints every figure beside its ceiling:
-1. single-event publishes to distinct streams vs. one-row-per-transaction INSERTs from as
-   many asyncpg connections into a table shaped like the events table;
-3. ``--batch``-event publishes vs. ``--batch``-row ``unnest`` INSERTs per transaction.
+Each round runs, back to back: the raw ceiling R (one-row-per-transaction INSERTs from as
+many asyncpg connections as there are clients, into a table shaped like the events table),
+the no-op route, and Chronicle's single-event publish to distinct streams (figure 1); then
+the raw 100-row ``unnest`` ceiling and Chronicle's 100-event publish (figure 3).
 """
 
 import asyncio
-import os
-import statistics
-import subprocess
-import sys
 import time
 import uuid
+from collections.abc import Callable
 
-import aiohttp
 import asyncpg
 import httpx
-import orjson
-import typer
 
-from bench.database import bench_database
-from tests.conftest import free_port
+from bench.http_load import LoadResult, json_body, post, run_load
+from bench.report import Figure
+from bench.servers import Server, chronicle_server, noop_server
+
+CLIENTS = 64
+BATCH = 100
 
 
 async def raw_inserts(url: str, clients: int, seconds: float, batch: int = 1) -> float:
@@ -34,14 +27,13 @@ async def raw_inserts(url: str, clients: int, seconds: float, batch: int = 1) ->
     one INSERT per row for 1, else one ``unnest`` INSERT per transaction."""
     setup = await asyncpg.connect(url)
     await setup.execute(
-        "DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw (LIKE events INCLUDING ALL)"
+        "DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw (LIKE events INCLUDING ALL);"
+        "CREATE SEQUENCE IF NOT EXISTS bench_raw_seq"
     )
-    await setup.execute("CREATE SEQUENCE IF NOT EXISTS bench_raw_seq")
     await setup.close()
-    deadline = time.perf_counter() + seconds
     counts = [0] * clients
 
-    async def worker(n: int, conn: asyncpg.Connection) -> None:
+    async def worker(n: int, conn: asyncpg.Connection, deadline: float) -> None:
         version = 0
         while batch > 1 and time.perf_counter() < deadline:
             versions = list(range(version, version + batch))
@@ -73,108 +65,114 @@ async def raw_inserts(url: str, clients: int, seconds: float, batch: int = 1) ->
     async with asyncpg.create_pool(url, min_size=clients, max_size=clients) as pool:
         conns = [await pool.acquire() for _ in range(clients)]
         started = time.perf_counter()
-        await asyncio.gather(*(worker(n, c) for n, c in enumerate(conns)))
+        deadline = started + seconds
+        await asyncio.gather(*(worker(n, c, deadline) for n, c in enumerate(conns)))
         elapsed = time.perf_counter() - started
         for c in conns:
             await pool.release(c)
     return sum(counts) / elapsed
 
 
+async def create_chronicle(server: Server) -> str:
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        response = await http.post("/chronicles", json={"name": name})
+        assert response.status_code == 201, response.text
+    return name
+
+
+def publisher(chronicle: str, batch: int) -> Callable[[int], Callable[[bytes | None], bytes]]:
+    """Client n publishes ``batch`` events at a time to its own stream s{n}."""
+    body = json_body({"events": [{"type": "bench", "data": {"n": 1}}] * batch})
+
+    def make(n: int) -> Callable[[bytes | None], bytes]:
+        raw = post(f"/chronicles/{chronicle}/streams/s{n}/events", body)
+        return lambda _previous: raw
+
+    return make
+
+
 async def http_publish(
-    base: str, clients: int, seconds: float, batch: int = 1
-) -> tuple[float, float, float]:
-    """Events/s and p50/p99 request latency (ms) of ``batch``-event publishes to distinct
-    streams."""
-    chronicle = f"bench-{uuid.uuid4().hex[:8]}"
-    latencies: list[float] = []
-    # aiohttp, not httpx: httpx's connection pool becomes the bottleneck at 64 connections.
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(base, connector=connector) as http:
-        async with http.post("/chronicles", json={"name": chronicle}) as created:
-            assert created.status == 201, await created.text()
-        deadline = time.perf_counter() + seconds
-
-        async def worker(n: int) -> None:
-            body = orjson.dumps({"events": [{"type": "bench", "data": {"n": 1}}] * batch})
-            headers = {"content-type": "application/json"}
-            url = f"/chronicles/{chronicle}/streams/s{n}/events"
-            while time.perf_counter() < deadline:
-                t0 = time.perf_counter()
-                async with http.post(url, data=body, headers=headers) as response:
-                    await response.read()
-                    assert response.status == 201, response.status
-                latencies.append(time.perf_counter() - t0)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(n) for n in range(clients)))
-        elapsed = time.perf_counter() - started
-    q = statistics.quantiles(latencies, n=100)
-    return len(latencies) * batch / elapsed, q[49] * 1000, q[98] * 1000
+    server: Server, clients: int, seconds: float, batch: int, chronicle: str | None = None
+) -> LoadResult:
+    """``batch``-event publishes from ``clients`` connections, each to its own stream."""
+    chronicle = chronicle or await create_chronicle(server)
+    result = await run_load(server.port, clients, seconds, publisher(chronicle, batch))
+    bad = {s: n for s, n in result.statuses.items() if s not in (200, 201)}
+    assert not bad, f"publish answered {bad}"
+    return result
 
 
-async def wait_ready(base: str) -> None:
-    async with asyncio.timeout(30), httpx.AsyncClient() as http:
-        while True:
-            try:
-                if (await http.get(f"{base}/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
 
 
-def main(
-    seconds: float = 5.0,
-    clients: int = 64,
-    rounds: int = 2,
-    workers: int = 1,
-    batch: int = 100,
-) -> None:
-    with bench_database() as url:
-        _measure(url, seconds, clients, rounds, workers, batch)
-
-
-def _measure(url: str, seconds: float, clients: int, rounds: int, workers: int, batch: int) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "CHRONICLE_DATABASE_URL": url,
-        "CHRONICLE_PORT": str(port),
-        "CHRONICLE_WORKERS": str(workers),
-        "CHRONICLE_LOG_LEVEL": "warning",
-    }
-    server = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env)
-    base = f"http://127.0.0.1:{port}"
-    rows: list[tuple[str, float, float, float, float]] = []
-    figures = [
-        (f"1. single-event publish, {clients} clients", 1),
-        (f"3. {batch}-event publish, {clients} clients", batch),
-    ]
-    try:
-        asyncio.run(wait_ready(base))
+def run(url: str, smoke: bool, workers: int) -> list[Figure]:
+    clients = 4 if smoke else CLIENTS
+    seconds = 0.3 if smoke else 5.0
+    rounds = 1 if smoke else 2
+    batch = 5 if smoke else BATCH
+    w = f"{workers} worker{'s' if workers > 1 else ''}"
+    r1: list[float] = []
+    noop: list[float] = []
+    single: list[LoadResult] = []
+    r100: list[float] = []
+    batched: list[LoadResult] = []
+    with chronicle_server(url, workers) as chronicle, noop_server(workers) as noop_app:
+        name = asyncio.run(create_chronicle(chronicle))
+        # Warm up: create the streams and let every worker settle.
+        asyncio.run(http_publish(chronicle, clients, min(seconds, 1.0), 1, name))
+        asyncio.run(run_load(noop_app.port, clients, min(seconds, 1.0), publisher(name, 1)))
         for r in range(rounds):
-            for name, size in figures:
-                ceiling = asyncio.run(raw_inserts(url, clients, seconds, size))
-                rate, p50, p99 = asyncio.run(http_publish(base, clients, seconds, size))
-                rows.append((name, ceiling, rate, p50, p99))
-                print(
-                    f"round {r + 1}, {name}: raw {ceiling:,.0f} rows/s, publish "
-                    f"{rate:,.0f} events/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms), "
-                    f"ratio {rate / ceiling:.2f}",
-                    flush=True,
-                )
-    finally:
-        server.terminate()
-        server.wait()
-    print(f"\n{workers} worker(s); ceiling: raw asyncpg inserts, same rows per transaction\n")
-    print("| figure | ceiling (rows/s) | Chronicle (events/s) | p50 ms | p99 ms | ratio |")
-    print("|---|---|---|---|---|---|")
-    for name, ceiling, rate, p50, p99 in rows:
-        print(
-            f"| {name} | {ceiling:,.0f} | {rate:,.0f} | {p50:.1f} | {p99:.1f} "
-            f"| {rate / ceiling:.2f} |"
-        )
-
-
-if __name__ == "__main__":
-    typer.run(main)
+            r1.append(asyncio.run(raw_inserts(url, clients, seconds)))
+            noop.append(
+                asyncio.run(run_load(noop_app.port, clients, seconds, publisher(name, 1))).rate
+            )
+            single.append(asyncio.run(http_publish(chronicle, clients, seconds, 1, name)))
+            r100.append(asyncio.run(raw_inserts(url, clients, seconds, batch)))
+            batched.append(asyncio.run(http_publish(chronicle, clients, seconds, batch, name)))
+            print(
+                f"  round {r + 1} ({w}): R {r1[-1]:,.0f}/s, no-op {noop[-1]:,.0f}/s, "
+                f"publish {single[-1].rate:,.0f}/s; R{batch} {r100[-1]:,.0f} rows/s, "
+                f"{batch}-event publish {batched[-1].rate * batch:,.0f} events/s",
+                flush=True,
+            )
+    rate1 = _mean([s.rate for s in single])
+    latency = (
+        f"p50 {_mean([s.percentile_ms(50) for s in single]):.1f} ms, "
+        f"p99 {_mean([s.percentile_ms(99) for s in single]):.1f} ms"
+    )
+    rate3 = _mean([b.rate * batch for b in batched])
+    latency3 = (
+        f"p50 {_mean([b.percentile_ms(50) for b in batched]):.1f} ms, "
+        f"p99 {_mean([b.percentile_ms(99) for b in batched]):.1f} ms"
+    )
+    return [
+        Figure(
+            f"1. single-event publish, HTTP, {clients} clients, {w}",
+            rate1,
+            "events/s",
+            f"R: raw 1-row INSERT tx, {clients} conns",
+            _mean(r1),
+            "≥ 0.60 (stretch 1.0)",
+            latency,
+        ),
+        Figure(
+            f"1. single-event publish, HTTP, {clients} clients, {w}",
+            rate1,
+            "events/s",
+            f"FastAPI no-op POST (PublishIn), {w}",
+            _mean(noop),
+            "≥ 0.80",
+            latency,
+        ),
+        Figure(
+            f"3. {batch}-event publish, HTTP, {clients} clients, {w}",
+            rate3,
+            "events/s",
+            f"raw {batch}-row unnest INSERT tx, {clients} conns",
+            _mean(r100),
+            "≥ 0.50",
+            latency3,
+        ),
+    ]

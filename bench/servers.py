@@ -1,0 +1,71 @@
+"""Servers a benchmark starts and stops: Chronicle itself, and the no-op FastAPI ceiling."""
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+from tests.conftest import free_port
+
+
+@dataclass(frozen=True)
+class Server:
+    port: int
+    pid: int
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+async def _wait_ready(base: str, path: str) -> None:
+    async with asyncio.timeout(60), httpx.AsyncClient() as http:
+        while True:
+            try:
+                if (await http.get(f"{base}{path}")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+
+
+@contextmanager
+def _process(args: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[Server]:
+    process = subprocess.Popen(args, env={**os.environ, **env})
+    try:
+        asyncio.run(_wait_ready(f"http://127.0.0.1:{port}", ready))
+        yield Server(port, process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+@contextmanager
+def chronicle_server(url: str, workers: int) -> Iterator[Server]:
+    """``chronicle serve`` on ``url``'s database with ``workers`` uvicorn workers (uvloop,
+    httptools), as in production; logging at warning, so no access log line per request."""
+    port = free_port()
+    env = {
+        "CHRONICLE_DATABASE_URL": url,
+        "CHRONICLE_PORT": str(port),
+        "CHRONICLE_WORKERS": str(workers),
+        "CHRONICLE_LOG_LEVEL": "warning",
+        # Benchmarks measure the write path; auth has its own per-request cost.
+        "CHRONICLE_AUTH_ENABLED": "false",
+    }
+    with _process([sys.executable, "-m", "app", "serve"], env, port, "/ready") as server:
+        yield server
+
+
+@contextmanager
+def noop_server(workers: int) -> Iterator[Server]:
+    """The FastAPI no-op ceiling (bench/noop_app.py) with ``workers`` workers."""
+    port = free_port()
+    args = [sys.executable, "-m", "bench.noop_app", "--port", str(port), "--workers", str(workers)]
+    with _process(args, {}, port, "/health") as server:
+        yield server
