@@ -1,6 +1,7 @@
 """Group commit: concurrent appends share one statement, one lock hold and one commit."""
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -42,18 +43,21 @@ class _Pending:
 
 
 class GroupCommitter:
-    """Queues appends and lets one flusher commit whatever has gathered, together.
+    """Queues appends and lets a few flushers commit whatever has gathered, together.
 
     Positions must be drawn in commit order, so a batch holds the append lock until it
-    commits; the cost of the commit is shared by the batch. A batch is first one statement
-    (storage/batch_append.py) that checks and writes every append to an existing stream in
-    queue order, each with its own outcome: appends to the same stream in one batch are
-    checked one after the other, so a hot stream's appends are batched, not collided. What
-    that statement leaves (new or deleted streams, possible idempotent repeats) then runs in
-    one transaction with a savepoint per append, in queue order. Either way an append that
-    fails (wrong expected version, a reused id) fails alone and its caller gets its error;
-    the others commit. If the database refuses the statement (a reused id, a refused value)
-    it wrote nothing, and the whole batch is redone on the savepoint path.
+    commits; the cost of the commit is shared by the batch. Several flushers keep the next
+    batch waiting on the lock inside PostgreSQL while one commits, instead of a round trip
+    behind it; a stream is in at most one batch in flight, so its appends keep their order.
+    A batch is first one statement (storage/batch_append.py) that checks and writes every
+    append to an existing stream in queue order, each with its own outcome: appends to the
+    same stream in one batch are checked one after the other, so a hot stream's appends are
+    batched, not collided. What that statement leaves (new or deleted streams, possible
+    idempotent repeats) then runs in one transaction with a savepoint per append, in queue
+    order. Either way an append that fails (wrong expected version, a reused id) fails alone
+    and its caller gets its error; the others commit. If the database refuses the statement
+    (a reused id, a refused value) it wrote nothing, and the whole batch is redone on the
+    savepoint path.
     The queue is bounded, so producers wait rather than grow memory without limit.
 
     ``ordered=False`` drops the append lock from the one-statement path. Positions may then
@@ -67,27 +71,35 @@ class GroupCommitter:
         max_batch: int = 256,
         max_pending: int = 4096,
         *,
+        flushers: int = 4,
         ordered: bool = True,
     ):
         self._pool = pool
         self._max_batch = max_batch
+        # At most half the pool, so that readers always find connections.
+        self._flusher_count = max(1, min(flushers, pool.get_max_size() // 2))
         self._ordered = ordered
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue(maxsize=max_pending)
-        self._flusher: asyncio.Task[None] | None = None
+        self._pending: deque[_Pending] = deque()
+        self._space = asyncio.Semaphore(max_pending)
+        self._changed = asyncio.Event()
+        # Streams with an append in a batch in flight: their next appends wait for it.
+        self._busy: set[tuple[str, str]] = set()
+        self._flushers: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._flusher = asyncio.create_task(self._run(), name="chronicle-group-commit")
+        self._flushers = [
+            asyncio.create_task(self._run(), name=f"chronicle-group-commit-{n}")
+            for n in range(self._flusher_count)
+        ]
 
     async def stop(self) -> None:
         """Stop after failing whatever is still queued (callers see 503, nothing is lost)."""
-        if self._flusher is not None:
-            self._flusher.cancel()
-            await asyncio.gather(self._flusher, return_exceptions=True)
-            self._flusher = None
-        while not self._queue.empty():
-            pending = self._queue.get_nowait()
-            if not pending.done.done():
-                pending.done.set_exception(UnavailableError("the server is shutting down"))
+        for flusher in self._flushers:
+            flusher.cancel()
+        await asyncio.gather(*self._flushers, return_exceptions=True)
+        self._flushers = []
+        _fail(list(self._pending), UnavailableError("the server is shutting down"))
+        self._pending.clear()
 
     async def append(
         self,
@@ -99,42 +111,86 @@ class GroupCommitter:
         check_duplicates: bool = True,
     ) -> AppendResult:
         """Same contract as storage.appender.append, committed with whatever else is queued."""
-        if self._flusher is None or self._flusher.done():
+        if not self._flushers or any(f.done() for f in self._flushers):
             raise UnavailableError("the appender is not running")
+        await self._space.acquire()  # released when a flusher takes it
         pending = _Pending(chronicle, stream, events, expected, check_duplicates)
-        await self._queue.put(pending)
+        self._pending.append(pending)
+        self._changed.set()
         return await pending.done
 
-    async def _run(self) -> None:
-        while True:
-            first = await self._queue.get()
-            batch = [first]
-            size = len(first.events)
-            while (
-                len(batch) < self._max_batch and size < MAX_BATCH_EVENTS and not self._queue.empty()
-            ):
-                pending = self._queue.get_nowait()
-                batch.append(pending)
-                size += len(pending.events)
-            try:
-                await self._flush(batch)
-            except asyncio.CancelledError:
-                _fail(batch, UnavailableError("the server is shutting down"))
-                raise
+    def _take(self) -> list[_Pending]:
+        """The next batch, in queue order, of appends whose streams no batch in flight has.
 
-    async def _flush(self, batch: list[_Pending]) -> None:
-        BATCH_SIZE.observe(len(batch))
+        An append to a busy stream stays queued, and so do the later ones to that stream:
+        one stream's appends commit in the order they were queued, whichever flusher takes
+        them, and never in two batches at once (so a batch's checks see every earlier one).
+        """
+        batch: list[_Pending] = []
+        kept: deque[_Pending] = deque()
+        taken: set[tuple[str, str]] = set()
+        size = 0
+        while self._pending:
+            pending = self._pending.popleft()
+            key = (pending.chronicle, pending.stream)
+            full = len(batch) >= self._max_batch or size >= MAX_BATCH_EVENTS
+            if full or (key in self._busy and key not in taken):
+                kept.append(pending)
+                if full:
+                    kept.extend(self._pending)
+                    self._pending.clear()
+                continue
+            batch.append(pending)
+            taken.add(key)
+            size += len(pending.events)
+            self._space.release()
+        self._pending = kept
+        self._busy |= taken
+        return batch
+
+    async def _run(self) -> None:
+        # Each flusher keeps one connection while there is work: a pool round trip per
+        # batch (and asyncpg's reset on release) cost as much as the statement under load.
+        conn: asyncpg.Connection | None = None
         try:
-            async with self._pool.acquire() as conn:
-                rest = await self._one_statement(conn, batch)
-                if rest:
-                    outcomes = await _savepoint_per_append(conn, rest)
-                    for pending, outcome in zip(rest, outcomes, strict=True):
-                        _settle(pending, outcome)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            # The commit did not happen: what was not settled yet is not written.
-            log.warning("group_commit_failed", size=len(batch), error=repr(error))
-            _fail(batch, error)
+            while True:
+                batch = self._take()
+                if not batch:
+                    if conn is not None:  # idle: give it back for readers
+                        await self._pool.release(conn)
+                        conn = None
+                        continue  # appends may have come while it was released
+                    self._changed.clear()
+                    await self._changed.wait()
+                    continue
+                try:
+                    if conn is None:
+                        conn = await self._pool.acquire()
+                    await self._flush(conn, batch)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                    # The commit did not happen: what was not settled yet is not written.
+                    log.warning("group_commit_failed", size=len(batch), error=repr(error))
+                    _fail(batch, error)
+                    if conn is not None:
+                        await self._pool.release(conn)  # the pool drops it if it is broken
+                        conn = None
+                except asyncio.CancelledError:
+                    _fail(batch, UnavailableError("the server is shutting down"))
+                    raise
+                finally:
+                    self._busy -= {(p.chronicle, p.stream) for p in batch}
+                    self._changed.set()
+        finally:
+            if conn is not None:
+                await self._pool.release(conn)
+
+    async def _flush(self, conn: asyncpg.Connection, batch: list[_Pending]) -> None:
+        BATCH_SIZE.observe(len(batch))
+        rest = await self._one_statement(conn, batch)
+        if rest:
+            outcomes = await _savepoint_per_append(conn, rest)
+            for pending, outcome in zip(rest, outcomes, strict=True):
+                _settle(pending, outcome)
 
     async def _one_statement(
         self, conn: asyncpg.Connection, batch: list[_Pending]

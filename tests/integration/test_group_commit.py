@@ -17,6 +17,7 @@ from app.errors import (
 from app.storage import catalog, reader
 from app.storage.group_commit import GroupCommitter
 from tests.integration.test_global_order import _events
+from tests.support import TIMEOUT
 
 
 async def test_failures_in_a_batch_are_isolated(database_url: str, chronicle: str) -> None:
@@ -261,3 +262,64 @@ async def test_mixed_batch_new_streams_repeats_and_conflicts(
         for event in page.events:
             by_stream.setdefault(event.stream, []).append(event.version)
         assert by_stream == {"old": [0, 1, 2, 3], "gone": [1], "new": [0, 1, 2]}
+
+
+async def test_a_streams_appends_keep_queue_order_across_flushers(
+    database_url: str, chronicle: str
+) -> None:
+    """With small batches and several flushers, many batches are in flight at once; appends
+    to one stream still commit in the order they were queued (each expects the version the
+    one before it leaves), while appends to other streams go by in other batches."""
+    async with asyncpg.create_pool(database_url, min_size=2, max_size=8) as pool:
+        committer = GroupCommitter(pool, max_batch=3, flushers=4)
+        committer.start()
+        try:
+            await committer.append(chronicle, "ordered", _events(1), ExpectedState.NO_STREAM)
+            calls: list[asyncio.Task[AppendResult]] = []
+            for i in range(60):
+                calls.append(
+                    asyncio.create_task(
+                        committer.append(
+                            chronicle, "ordered", _events(1), i, check_duplicates=False
+                        )
+                    )
+                )
+                calls.append(
+                    asyncio.create_task(
+                        committer.append(chronicle, f"other{i % 5}", _events(1), ExpectedState.ANY)
+                    )
+                )
+                if i % 7 == 0:
+                    await asyncio.sleep(0.001)  # let batches go in flight between waves
+            results = await asyncio.gather(*calls, return_exceptions=True)
+        finally:
+            await committer.stop()
+
+        assert not [r for r in results if isinstance(r, BaseException)], results
+        ordered = [r for r in results[::2] if isinstance(r, AppendResult)]
+        assert [r.stream_version for r in ordered] == list(range(1, 61))
+        positions = [r.events[0].position for r in ordered]
+        assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize("flushers", [1, 3])
+async def test_writers_that_wait_for_each_append_never_stall(
+    database_url: str, chronicle: str, flushers: int
+) -> None:
+    """Writers that queue their next append only once the last one returned: each flush
+    must find what came in while it was committing (or giving its connection back)."""
+    async with asyncpg.create_pool(database_url, min_size=2, max_size=8) as pool:
+        committer = GroupCommitter(pool, flushers=flushers)
+        committer.start()
+
+        async def writer(n: int) -> int:
+            for version in range(20):
+                expected = ExpectedState.NO_STREAM if version == 0 else version - 1
+                await committer.append(chronicle, f"w{flushers}-{n}", _events(1), expected)
+            return version
+
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                assert await asyncio.gather(*(writer(n) for n in range(8))) == [19] * 8
+        finally:
+            await committer.stop()
