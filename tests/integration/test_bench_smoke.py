@@ -13,6 +13,7 @@ EXPECTED_ROWS = [
     "1. single-event publish",  # vs the no-op route
     "3. 5-event publish",
     "2. one hot stream",
+    "2b. one hot stream",
     "4a. WebSocket publish",
     "4b. WebSocket append",
     "peer: Message DB",
