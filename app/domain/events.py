@@ -13,10 +13,11 @@ class NewEvent:
     """An event a client asks to append. Exactly one of json_data / binary_data is set.
 
     ``json_data`` and ``metadata`` are JSON text: they are validated and encoded once at
-    the edge and passed to PostgreSQL as they are.
+    the edge and passed to PostgreSQL as they are. ``event_id`` None: the client gave none,
+    and the database makes one as it writes the event.
     """
 
-    event_id: UUID
+    event_id: UUID | None
     type: str
     json_data: str | None
     binary_data: bytes | None

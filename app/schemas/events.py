@@ -2,7 +2,6 @@
 
 import base64
 import binascii
-import uuid
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -98,7 +97,7 @@ class EventIn(BaseModel):
             json_data = encode_json(self.data, "data")
             content_type = self.content_type or JSON_CONTENT_TYPE
         return NewEvent(
-            event_id=self.event_id or uuid.uuid4(),
+            event_id=self.event_id,
             type=self.type,
             json_data=json_data,
             binary_data=binary,

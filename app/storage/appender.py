@@ -62,11 +62,12 @@ ins AS (
     INSERT INTO events (position, event_id, chronicle_id, stream_id, version, type, data,
                         data_bin, content_type, metadata, recorded_at, source_timestamp,
                         client_id)
-    SELECT nextval('events_position_seq'), event_id, chronicle_id, stream_id,
+    SELECT nextval('events_position_seq'), coalesce(event_id, gen_random_uuid()),
+           chronicle_id, stream_id,
            base_version + ord, type, data::jsonb, data_bin, content_type, metadata::jsonb,
            base + ord - 1, source_timestamp, client_id
     FROM new ORDER BY ord
-    RETURNING position, version, recorded_at, type, stream_id, chronicle_id
+    RETURNING position, version, recorded_at, type, stream_id, chronicle_id, event_id
 ),
 latest AS (
     -- One row per type: ON CONFLICT may not touch the same row twice in one statement.
@@ -84,7 +85,7 @@ upd AS (
     RETURNING pg_notify('{NOTIFY_CHANNEL}', '')
 )
 SELECT s.version AS actual, (SELECT count(*) FROM upd) AS updated,
-       ins.position, ins.version, ins.recorded_at
+       ins.position, ins.version, ins.recorded_at, ins.event_id
 FROM s LEFT JOIN ins ON true ORDER BY ins.version
 """
 
@@ -228,7 +229,9 @@ def _written(
     created: bool,
 ) -> AppendResult:
     recorded = [
-        _recorded(chronicle, stream, event, w["version"], w["position"], w["recorded_at"])
+        _recorded(
+            chronicle, stream, event, w["event_id"], w["version"], w["position"], w["recorded_at"]
+        )
         for event, w in zip(events, written, strict=True)
     ]
     return AppendResult(
@@ -244,10 +247,16 @@ def _shown(expected: ExpectedVersion) -> str | int:
 
 
 def _recorded(
-    chronicle: str, stream: str, e: NewEvent, version: int, position: int, recorded_at: int
+    chronicle: str,
+    stream: str,
+    e: NewEvent,
+    event_id: UUID,
+    version: int,
+    position: int,
+    recorded_at: int,
 ) -> RecordedEvent:
     return RecordedEvent(
-        event_id=e.event_id,
+        event_id=event_id,
         chronicle=chronicle,
         stream=stream,
         version=version,
@@ -271,9 +280,11 @@ async def _idempotent_repeat(
     Raises EventIdReusedError for anything in between: some ids new and some not, ids
     from another stream, another order, or the same id with different content.
     """
-    ids: list[UUID] = [e.event_id for e in events]
+    ids = [e.event_id for e in events if e.event_id is not None]
     if len(set(ids)) != len(ids):
         raise EventIdReusedError("the same event id appears twice in one publish")
+    if not ids:
+        return None
     rows = await conn.fetch(
         f"SELECT {EVENT_COLUMNS} FROM events e JOIN streams s ON s.id = e.stream_id "
         "JOIN chronicles c ON c.id = e.chronicle_id "
@@ -284,13 +295,13 @@ async def _idempotent_repeat(
         return None
     stored = [recorded_event(r) for r in rows]
     by_id = {e.event_id: e for e in stored}
-    for new in events:
-        old = by_id.get(new.event_id)
+    for index, new in enumerate(events):
+        old = None if new.event_id is None else by_id.get(new.event_id)
         if old is None:
             raise EventIdReusedError(
-                f"event {new.event_id} is new but others in this publish were written "
-                "before: re-send exactly the earlier batch, or use fresh ids",
-                event_id=str(new.event_id),
+                f"event {new.event_id or index} is new but others in this publish were "
+                "written before: re-send exactly the earlier batch, or use fresh ids",
+                event_id=str(new.event_id) if new.event_id else None,
             )
         if (old.chronicle, old.stream) != (chronicle, stream):
             raise EventIdReusedError(

@@ -105,14 +105,15 @@ ins AS (
     INSERT INTO events (position, event_id, chronicle_id, stream_id, version, type, data,
                         data_bin, content_type, metadata, recorded_at, source_timestamp,
                         client_id)
-    SELECT nextval('events_position_seq'), e.event_id, r.chronicle_id, r.stream_id,
+    SELECT nextval('events_position_seq'), coalesce(e.event_id, gen_random_uuid()),
+           r.chronicle_id, r.stream_id,
            c.before + e.ord, e.type, e.data::jsonb, e.data_bin, e.content_type,
            e.metadata::jsonb, r.base + (c.before + e.ord - r.v0 - 1), e.source_timestamp,
            e.client_id
     FROM chain c JOIN r ON r.idx = c.idx JOIN e ON e.append = c.idx
     WHERE c.ok
     ORDER BY c.idx, e.ord
-    RETURNING position, stream_id, chronicle_id, version, recorded_at, type
+    RETURNING position, stream_id, chronicle_id, version, recorded_at, type, event_id
 ),
 latest AS (
     -- One row per (stream, type): ON CONFLICT may not touch the same row twice.
@@ -131,7 +132,7 @@ upd AS (
     -- Identical notifications of one transaction reach listeners once.
     RETURNING pg_notify('{NOTIFY_CHANNEL}', '')
 )
-SELECT a.idx, c.ok, c.before, i.version, i.position, i.recorded_at,
+SELECT a.idx, c.ok, c.before, i.version, i.position, i.recorded_at, i.event_id,
        (SELECT count(*) FROM upd) AS updated
 FROM a LEFT JOIN chain c ON c.idx = a.idx
 LEFT JOIN ins i ON c.ok AND i.stream_id = c.stream_id AND i.version > c.before
@@ -234,7 +235,7 @@ def _outcomes(appends: Sequence[BatchAppend], rows: list[asyncpg.Record]) -> lis
 def _result(append: BatchAppend, rows: list[asyncpg.Record]) -> AppendResult:
     recorded = [
         RecordedEvent(
-            event_id=e.event_id,
+            event_id=row["event_id"],
             chronicle=append.chronicle,
             stream=append.stream,
             version=row["version"],

@@ -1,6 +1,7 @@
 """Group commit: appends share a transaction, yet each succeeds or fails on its own."""
 
 import asyncio
+from dataclasses import replace
 
 import asyncpg
 import pytest
@@ -323,3 +324,34 @@ async def test_writers_that_wait_for_each_append_never_stall(
                 assert await asyncio.gather(*(writer(n) for n in range(8))) == [19] * 8
         finally:
             await committer.stop()
+
+
+async def test_the_database_makes_the_ids_the_client_left_out(
+    database_url: str, chronicle: str
+) -> None:
+    """Events without an id get one from the database, distinct and returned; in a publish
+    that mixes given and missing ids, only the given ones make it a possible repeat."""
+    async with asyncpg.create_pool(database_url, min_size=2, max_size=4) as pool:
+        committer = GroupCommitter(pool)
+        committer.start()
+        try:
+            anonymous = [replace(e, event_id=None) for e in _events(3)]
+            made = await committer.append(
+                chronicle, "ids", anonymous, ExpectedState.NO_STREAM, check_duplicates=False
+            )
+            more = await committer.append(
+                chronicle, "ids", anonymous, 2, check_duplicates=False
+            )  # the same values again: new events, new ids
+            given = _events(1)[0]
+            mixed = [replace(anonymous[0]), given, replace(anonymous[1])]
+            first = await committer.append(chronicle, "ids", mixed, 5)
+            with pytest.raises(EventIdReusedError):
+                await committer.append(chronicle, "ids", mixed, ExpectedState.ANY)
+        finally:
+            await committer.stop()
+
+        ids = [e.event_id for r in (made, more, first) for e in r.events]
+        assert all(i is not None for i in ids) and len(set(ids)) == 9
+        assert first.events[1].event_id == given.event_id
+        page = await reader.read_stream(pool, chronicle, "ids", 0, reader.Direction.FORWARDS, 100)
+        assert [e.event_id for e in page.events] == ids
