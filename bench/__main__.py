@@ -12,7 +12,9 @@ False`` and runs once.
 import importlib
 import platform
 import subprocess
+import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -49,14 +51,19 @@ def main(
 ) -> None:
     counts = workers or [1]
     figures: list[Figure] = []
+    failed: list[str] = []
     started = time.perf_counter()
     for name in only or SUITES:
         module = importlib.import_module(f"bench.{name}")
         sensitive = getattr(module, "WORKER_SENSITIVE", True)
         for count in counts if sensitive else counts[:1]:
             print(f"== {name} ({count} worker(s))", flush=True)
-            with bench_database() as url:
-                figures.extend(module.run(url, smoke, count))
+            try:
+                with bench_database() as url:
+                    figures.extend(module.run(url, smoke, count))
+            except Exception:  # one broken suite should not cost a long run the others
+                traceback.print_exc()
+                failed.append(f"{name} ({count} worker(s))")
     table = markdown(figures)
     header = (
         f"{_machine()}; {'smoke run' if smoke else 'full run'} in "
@@ -65,6 +72,9 @@ def main(
     print("\n" + header + table)
     if output is not None:
         output.write_text(header + table + "\n")
+    if failed:
+        print("failed: " + ", ".join(failed), file=sys.stderr)
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":
