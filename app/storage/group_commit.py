@@ -28,6 +28,8 @@ FALLBACKS = Counter(
 
 # A batch stops growing at this many events (but always takes one append whole).
 MAX_BATCH_EVENTS = 10_000
+# Seconds stop() lets the batches in flight finish before cancelling them.
+STOP_GRACE = 5.0
 
 
 @dataclass(slots=True)
@@ -85,21 +87,29 @@ class GroupCommitter:
         # Streams with an append in a batch in flight: their next appends wait for it.
         self._busy: set[tuple[str, str]] = set()
         self._flushers: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._flushers = [
             asyncio.create_task(self._run(), name=f"chronicle-group-commit-{n}")
             for n in range(self._flusher_count)
         ]
 
-    async def stop(self) -> None:
-        """Stop after failing whatever is still queued (callers see 503, nothing is lost)."""
-        for flusher in self._flushers:
-            flusher.cancel()
-        await asyncio.gather(*self._flushers, return_exceptions=True)
-        self._flushers = []
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop: fail whatever is still queued (callers see 503, nothing of theirs is
+        written), let the batches in flight commit and answer for up to ``grace`` seconds,
+        then cancel what is left."""
+        self._stopping = True
         _fail(list(self._pending), UnavailableError("the server is shutting down"))
         self._pending.clear()
+        self._changed.set()
+        if self._flushers:
+            _, unfinished = await asyncio.wait(self._flushers, timeout=grace)
+            for flusher in unfinished:
+                flusher.cancel()
+            await asyncio.gather(*self._flushers, return_exceptions=True)
+        self._flushers = []
 
     async def append(
         self,
@@ -111,7 +121,7 @@ class GroupCommitter:
         check_duplicates: bool = True,
     ) -> AppendResult:
         """Same contract as storage.appender.append, committed with whatever else is queued."""
-        if not self._flushers or any(f.done() for f in self._flushers):
+        if self._stopping or not self._flushers or any(f.done() for f in self._flushers):
             raise UnavailableError("the appender is not running")
         await self._space.acquire()  # released when a flusher takes it
         pending = _Pending(chronicle, stream, events, expected, check_duplicates)
@@ -160,6 +170,8 @@ class GroupCommitter:
                         await self._pool.release(conn)
                         conn = None
                         continue  # appends may have come while it was released
+                    if self._stopping:
+                        return
                     self._changed.clear()
                     await self._changed.wait()
                     continue

@@ -355,3 +355,34 @@ async def test_the_database_makes_the_ids_the_client_left_out(
         assert first.events[1].event_id == given.event_id
         page = await reader.read_stream(pool, chronicle, "ids", 0, reader.Direction.FORWARDS, 100)
         assert [e.event_id for e in page.events] == ids
+
+
+async def test_stop_lets_batches_in_flight_commit_and_fails_the_queued(
+    database_url: str, chronicle: str
+) -> None:
+    """Each caller learns the truth at shutdown: a result means written, 503 means not."""
+    async with asyncpg.create_pool(database_url, min_size=2, max_size=8) as pool:
+        committer = GroupCommitter(pool, max_batch=4, flushers=2)
+        committer.start()
+        calls = [
+            asyncio.create_task(
+                committer.append(chronicle, f"stop{n}", _events(1), ExpectedState.NO_STREAM)
+            )
+            for n in range(40)
+        ]
+        async with asyncio.timeout(TIMEOUT):
+            while not committer._busy:  # until the flushers have taken their first batches
+                await asyncio.sleep(0)
+        await committer.stop()
+        results = await asyncio.gather(*calls, return_exceptions=True)
+
+        written = [r for r in results if isinstance(r, AppendResult)]
+        refused = [r for r in results if isinstance(r, BaseException)]
+        assert written and refused, results
+        assert all(isinstance(r, UnavailableError) for r in refused), refused
+        page = await reader.read_all(pool, 0, 1000, chronicle)
+        assert sorted(e.position for e in page.events) == sorted(
+            e.position for r in written for e in r.events
+        )
+        with pytest.raises(UnavailableError):
+            await committer.append(chronicle, "late", _events(1), ExpectedState.ANY)
