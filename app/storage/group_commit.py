@@ -45,10 +45,10 @@ class _Pending:
 
 
 class GroupCommitter:
-    """Queues appends and lets a few flushers commit whatever has gathered, together.
+    """Queues appends and lets two flushers commit whatever has gathered, together.
 
     Positions must be drawn in commit order, so a batch holds the append lock until it
-    commits; the cost of the commit is shared by the batch. Several flushers keep the next
+    commits; the cost of the commit is shared by the batch. A second flusher keeps the next
     batch waiting on the lock inside PostgreSQL while one commits, instead of a round trip
     behind it; a stream is in at most one batch in flight, so its appends keep their order.
     A batch is first one statement (storage/batch_append.py) that checks and writes every
@@ -73,7 +73,7 @@ class GroupCommitter:
         max_batch: int = 256,
         max_pending: int = 4096,
         *,
-        flushers: int = 4,
+        flushers: int = 2,
         ordered: bool = True,
     ):
         self._pool = pool
