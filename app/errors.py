@@ -166,6 +166,20 @@ class PrincipalExistsError(ConflictError):
     title = "Principal already exists"
 
 
+class LastServerAdminError(ConflictError):
+    """Removing this would leave nobody able to manage principals and keys."""
+
+    code = "last_server_admin"
+    title = "Last server admin"
+
+
+class SelfLockoutError(ConflictError):
+    """The request would take away the credentials or rights it is made with."""
+
+    code = "self_lockout"
+    title = "Would lock the caller out"
+
+
 class WrongExpectedVersionError(ConflictError):
     code = "wrong_expected_version"
     title = "Wrong expected version"
