@@ -42,6 +42,10 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+_CLOSE_AFTER: Any = object()
+"""The type of an outbox entry that tells the sender to close the socket there."""
+
+
 def encode(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame, default=_default).decode()
 
@@ -197,26 +201,25 @@ class Session:
             caller = await self.hub.authenticator.authenticate(credentials)
         except UnauthenticatedError as error:
             self._reply({"type": "error", "id": frame.id, "error": error_body(error)})
-            await self._drain()
-            await self.close(close_codes.UNAUTHENTICATED, error.detail)
+            self._close_after_replies(close_codes.UNAUTHENTICATED, error.detail)
             return
         if await self._admit(caller):
             self._reply(
                 {"type": "ack", "id": frame.id, "of": "auth", "principal": caller.principal}
             )
 
-    async def _drain(self, grace: float = 1.0) -> None:
-        """Give queued frames up to ``grace`` seconds to reach the client before a close."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(grace):
-                while self.outbox.depth:
-                    await asyncio.sleep(0.01)
+    def _close_after_replies(self, code: int, reason: str) -> None:
+        """Close once the replies queued so far are written (they are sent in order)."""
+        self.outbox.put_reply({"type": _CLOSE_AFTER, "code": code, "reason": reason})
 
     # loops
 
     async def _send_loop(self) -> None:
         while True:
             frame = await self.outbox.get()
+            if frame["type"] is _CLOSE_AFTER:
+                await self.close(frame["code"], frame["reason"])
+                return
             try:
                 await self.websocket.send_text(encode(frame))
                 self.frames_sent += 1
@@ -400,14 +403,9 @@ class Session:
                 )
             )
             return
-        try:
-            params = method.params.model_validate(frame.params)
-        except ValidationError as error:
-            self._reply(_validation_error(frame.id, error))
-            return
         refused = self._over_limit(method)
         if refused is not None:
-            self._reply(error_frame(frame.id, "too_many", refused, frame="call"))
+            self._reply(error_frame(frame.id, "too_many", refused))
             return
 
         async def emit(data: Any) -> None:
@@ -427,7 +425,7 @@ class Session:
         )
         call = _Call(method, ctx)
         self.calls[frame.id] = call
-        call.task = asyncio.create_task(self._run_call(frame.id, call, params))
+        call.task = asyncio.create_task(self._run_call(frame.id, call, frame.params))
 
     def _over_limit(self, method: Method) -> str | None:
         """Why one more call of ``method`` may not open now, or None."""
@@ -446,12 +444,18 @@ class Session:
                 )
         return None
 
-    async def _run_call(self, call_id: Any, call: _Call, params: BaseModel) -> None:
+    async def _run_call(self, call_id: Any, call: _Call, raw_params: dict[str, Any]) -> None:
         method = call.method
         try:
+            # Authorized on the chronicle as sent, before the params are validated (as REST
+            # does with the raw path): a caller without access learns nothing about them.
+            # A missing or malformed chronicle passes here only to fail validation, or,
+            # where it is optional, to read just what the caller may read.
+            named = raw_params.get(method.chronicle_param)
             call.ctx.caller = await self.hub.authenticator.authorize(
-                call.ctx.caller, method.need, getattr(params, method.chronicle_param, None)
+                call.ctx.caller, method.need, named if isinstance(named, str) else None
             )
+            params = method.params.model_validate(raw_params)
             result = await call.method.handler(call.ctx, params)
             frame: dict[str, Any] = {"type": "end", "id": call_id, "result": result}
         except asyncio.CancelledError:

@@ -9,7 +9,7 @@ from app.domain.names import PRINCIPAL_NAME_PATTERN
 from app.domain.principals import ApiKeyInfo, Grant, Principal
 
 # argon2 hashes any length, but a megabyte password would only be a way to burn CPU.
-Password = Field(min_length=8, max_length=1024, description="At least 8 characters")
+Password = Field(default=None, min_length=8, max_length=1024, description="At least 8 characters")
 
 
 class PrincipalIn(BaseModel):
