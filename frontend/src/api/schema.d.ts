@@ -13,13 +13,15 @@ export interface paths {
         };
         /**
          * List chronicles
-         * @description Chronicles in name order, a page at a time.
+         * @description The chronicles the caller may read, in name order, a page at a time.
          */
         get: operations["list_chronicles"];
         put?: never;
         /**
          * Create a chronicle
          * @description Create a chronicle. A name that is taken answers 409 with code `chronicle_exists`.
+         *
+         *     Any principal may create one, and becomes its admin.
          */
         post: operations["create_chronicle"];
         delete?: never;
@@ -57,6 +59,176 @@ export interface paths {
          * @description Merge the given attributes into the chronicle's; a key set to null is removed.
          */
         patch: operations["update_chronicle"];
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a chronicle's grants
+         * @description Who holds which role on the chronicle (server admins hold every role anyway).
+         */
+        get: operations["list_grants"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/grants/{principal}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Grant a role on a chronicle
+         * @description Give the principal `read` (read, replay, query, subscribe), `write` (+ publish,
+         *     create streams) or `admin` (+ manage the chronicle, its streams and its grants),
+         *     replacing the role it had. Works at once, on every server process.
+         */
+        put: operations["set_grant"];
+        post?: never;
+        /**
+         * Take a principal's role on a chronicle away
+         * @description Works at once on this server process, within `CHRONICLE_AUTH_CACHE_SECONDS` on others.
+         */
+        delete: operations["delete_grant"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who am I
+         * @description The principal these credentials identify, and its roles on chronicles.
+         */
+        get: operations["who_am_i"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/principals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List principals
+         * @description Principals in name order, a page at a time.
+         */
+        get: operations["list_principals"];
+        put?: never;
+        /**
+         * Create a principal
+         * @description A user (with a password, for HTTP Basic) or a service (API keys only). It can do
+         *     nothing until it is granted roles on chronicles, or creates its own.
+         */
+        post: operations["create_principal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/principals/{principal}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a principal
+         * @description Whether it is a server admin and has a password; never the password itself.
+         */
+        get: operations["get_principal"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a principal
+         * @description Delete a principal with its keys and grants. The last server admin cannot be
+         *     deleted (409 `last_server_admin`), nor can a principal delete itself (409
+         *     `self_lockout`).
+         */
+        delete: operations["delete_principal"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a principal's password or server admin flag
+         * @description Set or (with `password: null`) remove the password; make or unmake a server admin.
+         *     The last server admin cannot be unmade (409 `last_server_admin`), nor can a server
+         *     admin unmake itself (409 `self_lockout`: ask another admin).
+         */
+        patch: operations["update_principal"];
+        trace?: never;
+    };
+    "/principals/{principal}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a principal's API keys
+         * @description Ids, labels and dates of the principal's keys, revoked ones included; no secrets.
+         */
+        get: operations["list_keys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description A new key for the principal. The answer is the only time the whole key is shown:
+         *     only its hash is stored.
+         */
+        post: operations["create_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/principals/{principal}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description The key stops working at once on this server process, and within
+         *     `CHRONICLE_AUTH_CACHE_SECONDS` on the others. It stays listed, with `revoked_at`.
+         *     The key a request is made with cannot revoke itself (409 `self_lockout`).
+         */
+        delete: operations["revoke_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/chronicles/{chronicle}/streams": {
@@ -245,6 +417,7 @@ export interface paths {
          * Read the global log
          * @description Every event in position order, which is commit order: a reader following `next`
          *     never misses an event that commits later. `types` keeps only matching events.
+         *     Without `chronicle`, only events of the chronicles the caller may read.
          */
         get: operations["read_all"];
         put?: never;
@@ -549,10 +722,82 @@ export interface components {
          * @enum {string}
          */
         ExpectedState: "any" | "no_stream" | "exists" | "empty";
+        /** GrantIn */
+        GrantIn: {
+            /** @description read < write < admin; each includes the ones before */
+            role: components["schemas"]["Role"];
+        };
+        /** GrantList */
+        GrantList: {
+            /** Items */
+            items: components["schemas"]["GrantOut"][];
+        };
+        /** GrantOut */
+        GrantOut: {
+            /** Principal */
+            principal: string;
+            /** Chronicle */
+            chronicle: string;
+            role: components["schemas"]["Role"];
+        };
         /** Health */
         Health: {
             /** Status */
             status: string;
+        };
+        /** KeyCreated */
+        KeyCreated: {
+            /** Key Id */
+            key_id: string;
+            /** Principal */
+            principal: string;
+            /** Label */
+            label: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Key
+             * @description The whole key, shown this once: only its hash is stored. Send it as `Authorization: Bearer <key>`.
+             */
+            key: string;
+        };
+        /** KeyIn */
+        KeyIn: {
+            /**
+             * Label
+             * @default
+             * @example ingest on host-7
+             */
+            label: string;
+        };
+        /** KeyList */
+        KeyList: {
+            /** Items */
+            items: components["schemas"]["KeyOut"][];
+        };
+        /**
+         * KeyOut
+         * @description A key as listed: never its secret.
+         */
+        KeyOut: {
+            /** Key Id */
+            key_id: string;
+            /** Principal */
+            principal: string;
+            /** Label */
+            label: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Revoked At */
+            revoked_at: string | null;
         };
         /**
          * Order
@@ -564,6 +809,61 @@ export interface components {
          * @enum {string}
          */
         OrderBy: "recorded_at" | "source_timestamp";
+        /** PrincipalIn */
+        PrincipalIn: {
+            /**
+             * Name
+             * @example ingest-service
+             */
+            name: string;
+            /**
+             * Password
+             * @description At least 8 characters
+             */
+            password: string | null;
+            /**
+             * Server Admin
+             * @default false
+             */
+            server_admin: boolean;
+        };
+        /** PrincipalOut */
+        PrincipalOut: {
+            /** Name */
+            name: string;
+            /** Server Admin */
+            server_admin: boolean;
+            /** Has Password */
+            has_password: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** PrincipalPage */
+        PrincipalPage: {
+            /** Items */
+            items: components["schemas"]["PrincipalOut"][];
+            /**
+             * Next
+             * @description `after` for the next page; null at the end
+             */
+            next: string | null;
+        };
+        /**
+         * PrincipalPatch
+         * @description A field left out stays as it is; ``password: null`` removes the password.
+         */
+        PrincipalPatch: {
+            /**
+             * Password
+             * @description At least 8 characters
+             */
+            password: string | null;
+            /** Server Admin */
+            server_admin?: boolean | null;
+        };
         /**
          * PublishIn
          * @example {
@@ -627,6 +927,12 @@ export interface components {
              */
             more_follows: boolean;
         };
+        /**
+         * Role
+         * @description Roles on one chronicle; each includes the ones before it.
+         * @enum {string}
+         */
+        Role: "read" | "write" | "admin";
         /** StreamIn */
         StreamIn: {
             /** Attributes */
@@ -702,6 +1008,25 @@ export interface components {
              * @description Pass as `after` for the next page; null at the end
              */
             next: string | null;
+        };
+        /**
+         * WhoAmI
+         * @description The caller as the server sees it.
+         */
+        WhoAmI: {
+            /** Principal */
+            principal: string;
+            /** Server Admin */
+            server_admin: boolean;
+            /**
+             * Grants
+             * @description Chronicle name -> role
+             */
+            grants: {
+                [key: string]: components["schemas"]["Role"];
+            };
+            /** Auth Enabled */
+            auth_enabled: boolean;
         };
         /** WrittenEvent */
         WrittenEvent: {
@@ -874,6 +1199,15 @@ export interface operations {
                     "application/json": components["schemas"]["ChroniclePage"];
                 };
             };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request is well-formed JSON but invalid */
             422: {
                 headers: {
@@ -909,6 +1243,15 @@ export interface operations {
             };
             /** @description Malformed request (e.g. a body that is not JSON) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -966,6 +1309,24 @@ export interface operations {
                     "application/json": components["schemas"]["ChronicleOut"];
                 };
             };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The chronicle, stream or event does not exist */
             404: {
                 headers: {
@@ -1004,6 +1365,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description The chronicle, stream or event does not exist */
             404: {
@@ -1059,6 +1438,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The chronicle, stream or event does not exist */
             404: {
                 headers: {
@@ -1070,6 +1467,791 @@ export interface operations {
             };
             /** @description The body, an event or a batch is larger than the configured limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_grants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantList"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream or event does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_grant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream or event does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_grant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream or event does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    who_am_i: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhoAmI"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_principals: {
+        parameters: {
+            query?: {
+                /** @description Continue after this name (`next`) */
+                after?: string | null;
+                /** @description Page size, at most 1000 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrincipalPage"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_principal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrincipalIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrincipalOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_principal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrincipalOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream or event does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_principal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream or event does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_principal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrincipalPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrincipalOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream or event does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_keys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream or event does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["KeyIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyCreated"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream or event does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+                /** @description The key's public id */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream or event does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1112,6 +2294,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StreamPage"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The chronicle, stream or event does not exist */
@@ -1157,6 +2357,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StreamOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The chronicle, stream or event does not exist */
@@ -1237,6 +2455,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The chronicle, stream or event does not exist */
             404: {
                 headers: {
@@ -1299,6 +2535,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The chronicle, stream or event does not exist */
             404: {
                 headers: {
@@ -1349,6 +2603,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StreamMetadata"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The chronicle, stream or event does not exist */
@@ -1409,6 +2681,24 @@ export interface operations {
             };
             /** @description Malformed request (e.g. a body that is not JSON) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1488,6 +2778,24 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["EventPage"];
                     "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The chronicle, stream or event does not exist */
@@ -1572,6 +2880,24 @@ export interface operations {
             };
             /** @description Malformed request (e.g. a body that is not JSON) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1665,6 +2991,24 @@ export interface operations {
                     "application/cloudevents+json": components["schemas"]["CloudEvent"];
                 };
             };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The chronicle, stream or event does not exist */
             404: {
                 headers: {
@@ -1731,6 +3075,24 @@ export interface operations {
                     "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The chronicle, stream or event does not exist */
             404: {
                 headers: {
@@ -1792,6 +3154,24 @@ export interface operations {
                     "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The chronicle, stream or event does not exist */
             404: {
                 headers: {
@@ -1839,6 +3219,24 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["QueryOut"];
                     "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The chronicle, stream or event does not exist */
@@ -1904,6 +3302,24 @@ export interface operations {
                     "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The chronicle, stream or event does not exist */
             404: {
                 headers: {
@@ -1962,6 +3378,15 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database cannot be reached */
             503: {
                 headers: {
@@ -1989,6 +3414,24 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
