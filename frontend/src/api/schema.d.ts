@@ -820,7 +820,7 @@ export interface components {
              * Password
              * @description At least 8 characters
              */
-            password: string | null;
+            password?: string | null;
             /**
              * Server Admin
              * @default false
@@ -860,7 +860,7 @@ export interface components {
              * Password
              * @description At least 8 characters
              */
-            password: string | null;
+            password?: string | null;
             /** Server Admin */
             server_admin?: boolean | null;
         };
