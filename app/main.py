@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import chronicles, dashboard, events, health, queries, streams
+from app.api import chronicles, dashboard, events, health, queries, streams, subscriptions
 from app.api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from app.api.problems import install_problem_handlers
 from app.config import Settings
@@ -70,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         streams.router,
         events.router,
         queries.router,
+        subscriptions.router,
         health.router,
         hub_router.router,
         dashboard.router,
