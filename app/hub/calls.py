@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from app.config import Settings
 from app.domain.limits import PublishLimits
+from app.errors import ChronicleError
 from app.storage.group_commit import GroupCommitter
 from app.storage.notifications import Listener
 
@@ -31,6 +32,9 @@ class CallContext:
     stats: Callable[[], dict[str, Any]] = dict
     inbox: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
+    reject: Callable[[ChronicleError], None] = lambda error: None
+    """Refuse one ``send`` with an ``error`` frame (``details.frame`` "send"); the call stays
+    open."""
 
     async def receive(self) -> Any:
         """The ``data`` of the next ``send`` frame, or END_OF_INPUT after ``end``."""
