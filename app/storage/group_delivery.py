@@ -90,6 +90,13 @@ LEFT JOIN streams s ON s.id = e.stream_id LEFT JOIN chronicles c ON c.id = e.chr
 ORDER BY m.entry_position
 """
 
+_NEXT_WAKE = """
+SELECT greatest(0, extract(epoch FROM least(
+    (SELECT min(deadline) FROM subscription_entries WHERE group_id = $1 AND state = 'inflight'),
+    (SELECT min(expires_at) FROM subscription_consumers WHERE group_id = $1)
+) - clock_timestamp()))::float8
+"""
+
 
 async def join(
     pool: asyncpg.Pool, group: int, consumer: UUID, max_in_flight: int | None, lease: float
@@ -138,8 +145,8 @@ async def leave(pool: asyncpg.Pool, group: int, consumer: UUID) -> None:
 
 async def dispatch(pool: asyncpg.Pool, group: int, buffer_size: int) -> float | None:
     """Expire, read and assign as described above; returns the seconds until the group's
-    next ack deadline (None when nothing is in flight). Raises SubscriptionNotFoundError
-    once the group is deleted."""
+    next ack deadline or lease expiry, when a dispatch has work again (None: neither).
+    Raises SubscriptionNotFoundError once the group is deleted."""
     async with pool.acquire() as conn, conn.transaction():
         g = await conn.fetchrow(
             "SELECT id, chronicle_id, stream, types, read_cursor, turn, ack_timeout, strategy "
@@ -164,11 +171,7 @@ async def dispatch(pool: asyncpg.Pool, group: int, buffer_size: int) -> float | 
         await _read(conn, g, buffer_size)
         if await _assign(conn, g):
             await notify(conn, group)
-        wait: float | None = await conn.fetchval(
-            "SELECT greatest(0, extract(epoch FROM min(deadline) - clock_timestamp()))::float8 "
-            "FROM subscription_entries WHERE group_id = $1 AND state = 'inflight'",
-            group,
-        )
+        wait: float | None = await conn.fetchval(_NEXT_WAKE, group)
     return wait
 
 
