@@ -70,8 +70,9 @@ class Settings(BaseSettings):
         "server stops renewing it (a crashed process); renewed every third of it.",
     )
     persistent_buffer_size: int = Field(
-        default=500, ge=1, description="Events a persistent subscription reads ahead of its "
-        "consumers, per group.",
+        default=500,
+        ge=1,
+        description="Events a persistent subscription reads ahead of its consumers, per group.",
     )
 
     retention_interval: float = Field(

@@ -19,6 +19,8 @@ from typing import Generic, Literal, TypeVar
 from app.domain.events import RecordedEvent
 from app.errors import InvalidInputError, NotFoundError
 
+MIN_ACK_TIMEOUT = 0.01
+"""Seconds; shorter would only make consumers spin on redeliveries."""
 MAX_ACK_TIMEOUT = 86_400.0
 """Seconds; a day."""
 MAX_RETRIES = 1_000
@@ -57,10 +59,10 @@ class GroupSettings:
     strategy: Strategy = Strategy.ROUND_ROBIN
 
     def __post_init__(self) -> None:
-        if not 0 < self.ack_timeout <= MAX_ACK_TIMEOUT:
+        if not MIN_ACK_TIMEOUT <= self.ack_timeout <= MAX_ACK_TIMEOUT:
             raise InvalidInputError(
-                f"ack_timeout must be more than 0 and at most {MAX_ACK_TIMEOUT:g} seconds, "
-                f"not {self.ack_timeout:g}",
+                f"ack_timeout must be between {MIN_ACK_TIMEOUT:g} and {MAX_ACK_TIMEOUT:g} "
+                f"seconds, not {self.ack_timeout:g}",
                 field="ack_timeout",
             )
         for name, value, low, high in (

@@ -9,6 +9,7 @@ from app.domain.group_delivery import (
     MAX_ACK_TIMEOUT,
     MAX_IN_FLIGHT,
     MAX_RETRIES,
+    MIN_ACK_TIMEOUT,
     Group,
     GroupSettings,
     ParkedEvent,
@@ -17,9 +18,10 @@ from app.domain.group_delivery import (
 from app.domain.names import STREAM_NAME_PATTERN
 from app.schemas.events import PRINTABLE_PATTERN, EventOut, WholeNumber
 
-AckTimeout = Annotated[float, Field(gt=0, le=MAX_ACK_TIMEOUT)]
-Retries = Annotated[int, Field(ge=0, le=MAX_RETRIES)]
-InFlight = Annotated[int, Field(ge=1, le=MAX_IN_FLIGHT)]
+# Strict: JSON true is not 1, nor "5" a number.
+AckTimeout = Annotated[float, Field(strict=True, ge=MIN_ACK_TIMEOUT, le=MAX_ACK_TIMEOUT)]
+Retries = Annotated[int, Field(strict=True, ge=0, le=MAX_RETRIES)]
+InFlight = Annotated[int, Field(strict=True, ge=1, le=MAX_IN_FLIGHT)]
 
 _ACK_TIMEOUT = "Seconds an event may stay unacked before it is delivered again"
 _MAX_RETRIES = "Deliveries after the first; the next failure parks the event"

@@ -7,16 +7,19 @@ connected consumer with a lease its process renews, and one row per event read b
 finished (``subscription_entries``: pending, in flight to one consumer with a deadline,
 or parked).
 
-A *dispatch* runs as one short transaction holding the group row's lock (FOR UPDATE), so
-dispatches of a group take turns, whichever process runs them: it removes consumers whose
+A *dispatch* runs as one short transaction holding the group row's lock (FOR NO KEY
+UPDATE), so dispatches of a group take turns, whichever process runs them: it removes
+consumers whose
 lease lapsed (their process died) and takes back their events, takes back events whose
 ack timeout passed, reads the scope's next events into the buffer and advances the read
 cursor in the same transaction, then assigns pending events to consumers with room
 (domain/group_delivery.py ``assign``). An event is thus in flight to at most one consumer,
 and only a timeout or a nack hands it to another. Each consumer's connection then takes
-the rows assigned to it and not yet sent. Acks and nacks touch only the acker's own
-in-flight rows, under their row locks: an ack that loses the race against a timeout
-finds the row no longer in flight and fails as ``event_not_in_flight``, changing nothing.
+the rows assigned to it and not yet sent. Taking, acks and nacks touch only that
+consumer's own rows, holding the group row FOR SHARE: consumers proceed side by side but
+never beside a dispatch, so an ack that meets a timeout cannot deadlock with it; it comes
+after it, finds the row no longer in flight and fails as ``event_not_in_flight``,
+changing nothing.
 
 The checkpoint is derived, never stored: every position below the lowest unfinished entry
 (or the read cursor, when none is left) is finished. The rows are the truth, so a restart
@@ -129,7 +132,9 @@ async def leave(pool: asyncpg.Pool, group: int, consumer: UUID) -> None:
     async with pool.acquire() as conn, conn.transaction():
         # Under the group lock, so that no dispatch assigns to it after it has gone.
         if (
-            await conn.fetchval("SELECT 1 FROM subscription_groups WHERE id = $1 FOR UPDATE", group)
+            await conn.fetchval(
+                "SELECT 1 FROM subscription_groups WHERE id = $1 FOR NO KEY UPDATE", group
+            )
             is None
         ):
             return
@@ -150,7 +155,7 @@ async def dispatch(pool: asyncpg.Pool, group: int, buffer_size: int) -> float | 
     async with pool.acquire() as conn, conn.transaction():
         g = await conn.fetchrow(
             "SELECT id, chronicle_id, stream, types, read_cursor, turn, ack_timeout, strategy "
-            "FROM subscription_groups WHERE id = $1 FOR UPDATE",
+            "FROM subscription_groups WHERE id = $1 FOR NO KEY UPDATE",
             group,
         )
         if g is None:
@@ -261,6 +266,7 @@ async def take(pool: asyncpg.Pool, group: int, consumer: UUID) -> list[Delivery]
     order. An entry whose event the store no longer has (retention, a deleted chronicle)
     is finished instead."""
     async with pool.acquire() as conn, conn.transaction():
+        await _share_lock(conn, group)
         rows = await conn.fetch(_TAKE, group, consumer)
         gone = [r["entry_position"] for r in rows if r["event_id"] is None]
         if gone:
@@ -276,6 +282,7 @@ async def ack(pool: asyncpg.Pool, group: int, consumer: UUID, event_ids: list[UU
     """Finish events in flight to ``consumer``. All or nothing: raises EventNotInFlightError
     naming the ids that are not (unknown, answered already, or taken back by a timeout)."""
     async with pool.acquire() as conn, conn.transaction():
+        await _share_lock(conn, group)
         done = await conn.fetch(
             "DELETE FROM subscription_entries WHERE group_id = $1 AND consumer = $2 "
             "AND state = 'inflight' AND event_id = ANY($3::uuid[]) RETURNING event_id",
@@ -297,6 +304,7 @@ async def nack(
     """Retry, park or skip events in flight to ``consumer``; all or nothing, as ``ack``."""
     mine = "e.consumer = $3 AND e.event_id = ANY($4::uuid[])"
     async with pool.acquire() as conn, conn.transaction():
+        await _share_lock(conn, group)
         if action is NackAction.RETRY:
             done = await conn.fetch(
                 _FAIL.format(condition=mine),
@@ -324,6 +332,14 @@ async def nack(
                 event_ids,
             )
         _check_all(event_ids, done)
+
+
+async def _share_lock(conn: asyncpg.Connection, group: int) -> None:
+    # Consumers' own changes run side by side, but never beside a dispatch: the two would
+    # lock the same entries in different orders (a deadlock) when a timeout meets an ack.
+    if await conn.fetchval("SELECT 1 FROM subscription_groups WHERE id = $1 FOR SHARE", group):
+        return
+    raise _deleted(group)
 
 
 def _check_all(event_ids: list[UUID], done: list[asyncpg.Record]) -> None:

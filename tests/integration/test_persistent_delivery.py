@@ -233,7 +233,13 @@ async def test_unknown_group_or_bad_params_fail_the_call(
     with pytest.raises(CallError) as everything:
         await conn.connect_subscription("nobody")
     assert everything.value.code == "subscription_not_found"
-    for params in ({}, {"group": "bad name"}, {"group": "g", "max_in_flight": 0}):
+    for params in (
+        {},
+        {"group": "bad name"},
+        {"group": "g", "max_in_flight": 0},
+        {"group": "g", "max_in_flight": True},
+        {"group": "g", "surprise": 1},
+    ):
         with pytest.raises(CallError) as invalid:
             await conn.call("persistent_subscribe", params)
         assert invalid.value.code == "validation_error"

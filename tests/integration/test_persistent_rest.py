@@ -82,6 +82,10 @@ async def test_start_end_begins_after_the_last_event(
     [
         ({"settings": {"ack_timeout": 0}}, 422, "validation_error"),
         ({"settings": {"ack_timeout": -1}}, 422, "validation_error"),
+        ({"settings": {"ack_timeout": 5e-324}}, 422, "validation_error"),
+        ({"settings": {"ack_timeout": True}}, 422, "validation_error"),
+        ({"settings": {"max_retries": False}}, 422, "validation_error"),
+        ({"settings": {"max_in_flight": "5"}}, 422, "validation_error"),
         ({"settings": {"max_in_flight": 0}}, 422, "validation_error"),
         ({"settings": {"max_retries": -1}}, 422, "validation_error"),
         ({"settings": {"strategy": "random"}}, 422, "validation_error"),
@@ -111,7 +115,13 @@ async def test_bad_input_is_refused_and_writes_nothing(
 
 async def test_bad_updates_names_and_unknowns(client: httpx.AsyncClient, chronicle: str) -> None:
     assert (await client.put(path(chronicle, "g"), json={})).status_code == 201
-    for patch in ({"max_in_flight": 0}, {"strategy": "x"}, {"nope": 1}, {"ack_timeout": 1e9}):
+    for patch in (
+        {"max_in_flight": 0},
+        {"max_retries": False},
+        {"strategy": "x"},
+        {"nope": 1},
+        {"ack_timeout": 1e9},
+    ):
         assert_problem(
             await client.patch(path(chronicle, "g"), json=patch), 422, "validation_error"
         )

@@ -56,6 +56,7 @@ def test_assignments_respect_room_and_use_all_of_it(
     "settings",
     [
         {"ack_timeout": 0},
+        {"ack_timeout": 0.001},
         {"ack_timeout": -1.0},
         {"ack_timeout": 1e9},
         {"max_retries": -1},

@@ -34,6 +34,7 @@ class PersistentSubscribeParams(Params):
     chronicle: str | None = Field(default=None, pattern=CHRONICLE_NAME_PATTERN)
     max_in_flight: int | None = Field(
         default=None,
+        strict=True,
         ge=1,
         le=MAX_IN_FLIGHT,
         description="Unacked events this consumer holds at most; the group's limit caps it",
