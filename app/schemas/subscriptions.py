@@ -76,6 +76,7 @@ class SubscriptionIn(BaseModel):
         list[Annotated[str, StringConstraints(max_length=512, pattern=PRINTABLE_PATTERN)]] | None
     ) = Field(
         default=None,
+        min_length=1,
         description="Type patterns (`?` one segment, `*` the rest); any matches. "
         "Absent: every type",
         examples=[["sensor/*"]],

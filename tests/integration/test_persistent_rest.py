@@ -97,6 +97,7 @@ async def test_start_end_begins_after_the_last_event(
         ({"types": ["a/*/b"]}, 422, "invalid_pattern"),
         ({"types": ["a//b"]}, 422, "invalid_pattern"),
         ({"types": "a"}, 422, "validation_error"),
+        ({"types": []}, 422, "validation_error"),
         ({"unknown": True}, 422, "validation_error"),
     ],
 )
