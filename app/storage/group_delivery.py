@@ -9,16 +9,15 @@ or parked).
 
 A *dispatch* runs as one short transaction holding the group row's lock (FOR NO KEY
 UPDATE), so dispatches of a group take turns, whichever process runs them: it removes
-consumers whose
-lease lapsed (their process died) and takes back their events, takes back events whose
-ack timeout passed, reads the scope's next events into the buffer and advances the read
-cursor in the same transaction, then assigns pending events to consumers with room
-(domain/group_delivery.py ``assign``). An event is thus in flight to at most one consumer,
-and only a timeout or a nack hands it to another. Each consumer's connection then takes
-the rows assigned to it and not yet sent. Taking, acks and nacks touch only that
-consumer's own rows, holding the group row FOR SHARE: consumers proceed side by side but
-never beside a dispatch, so an ack that meets a timeout cannot deadlock with it; it comes
-after it, finds the row no longer in flight and fails as ``event_not_in_flight``,
+consumers whose lease lapsed (their process died) and takes back their events, takes back
+events whose ack timeout passed, reads the scope's next events into the buffer and
+advances the read cursor in the same transaction, then assigns pending events to consumers
+with room (domain/group_delivery.py ``assign``). An event is thus in flight to at most one
+consumer, and only a timeout or a nack hands it to another. Each consumer's connection
+then takes the rows assigned to it and not yet sent. Taking, acks and nacks touch only
+that consumer's own rows, holding the group row FOR SHARE: consumers proceed side by side
+but never beside a dispatch, so an ack that meets a timeout cannot deadlock with it; it
+comes after it, finds the row no longer in flight and fails as ``event_not_in_flight``,
 changing nothing.
 
 The checkpoint is derived, never stored: every position below the lowest unfinished entry
