@@ -67,6 +67,18 @@ class Settings(BaseSettings):
         "re-reading anyway (covers notifications lost while the listener reconnects).",
     )
 
+    persistent_consumer_lease: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds a persistent-subscription consumer stays in its group when its "
+        "server stops renewing it (a crashed process); renewed every third of it.",
+    )
+    persistent_buffer_size: int = Field(
+        default=500,
+        ge=1,
+        description="Events a persistent subscription reads ahead of its consumers, per group.",
+    )
+
     retention_interval: float = Field(
         default=60.0,
         gt=0,

@@ -142,6 +142,11 @@ class GrantNotFoundError(NotFoundError):
     title = "Grant not found"
 
 
+class SubscriptionNotFoundError(NotFoundError):
+    code = "subscription_not_found"
+    title = "Persistent subscription not found"
+
+
 class StreamDeletedError(ChronicleError):
     """The stream was hard-deleted (tombstoned): its name can never be used again."""
 
@@ -178,6 +183,11 @@ class SelfLockoutError(ConflictError):
 
     code = "self_lockout"
     title = "Would lock the caller out"
+
+
+class SubscriptionExistsError(ConflictError):
+    code = "subscription_exists"
+    title = "Persistent subscription already exists"
 
 
 class WrongExpectedVersionError(ConflictError):

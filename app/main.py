@@ -10,7 +10,17 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app import __version__
-from app.api import chronicles, dashboard, events, grants, health, principals, queries, streams
+from app.api import (
+    chronicles,
+    dashboard,
+    events,
+    grants,
+    health,
+    principals,
+    queries,
+    streams,
+    subscriptions,
+)
 from app.api.auth import document_security
 from app.api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from app.api.problems import install_problem_handlers
@@ -41,6 +51,7 @@ ROUTERS = (
     streams.router,
     events.router,
     queries.router,
+    subscriptions.router,
     health.router,
     hub_router.router,
     dashboard.router,

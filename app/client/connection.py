@@ -12,6 +12,8 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from app.client.persistent import PersistentSubscription, connect_subscription
+
 
 class CallError(Exception):
     """The server answered a call with an ``error`` frame; ``code`` is the REST code too."""
@@ -272,6 +274,12 @@ class Connection:
         subscription.call = await self.start("subscribe", params, on_data=subscription._on_data)
         subscription.start = await anext(aiter(subscription.call))
         return subscription
+
+    async def connect_subscription(
+        self, group: str, chronicle: str | None = None, max_in_flight: int | None = None
+    ) -> "PersistentSubscription":
+        """Join a persistent subscription (consumer group); see app.client.persistent."""
+        return await connect_subscription(self, group, chronicle, max_in_flight)
 
     # wire
 

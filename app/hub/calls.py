@@ -12,6 +12,7 @@ from app.auth.authenticator import Authenticator
 from app.config import Settings
 from app.domain.access import Caller, Need
 from app.domain.limits import PublishLimits
+from app.errors import ChronicleError
 from app.storage.group_commit import GroupCommitter
 from app.storage.notifications import Listener
 
@@ -35,6 +36,9 @@ class CallContext:
     stats: Callable[[], dict[str, Any]] = dict
     inbox: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
+    reject: Callable[[ChronicleError], None] = lambda error: None
+    """Refuse one ``send`` with an ``error`` frame (``details.frame`` "send"); the call stays
+    open."""
 
     async def receive(self) -> Any:
         """The ``data`` of the next ``send`` frame, or END_OF_INPUT after ``end``."""

@@ -411,6 +411,11 @@ class Session:
         async def emit(data: Any) -> None:
             await self.outbox.put({"type": "data", "id": frame.id, "data": data})
 
+        def reject(error: ChronicleError) -> None:
+            body = error_body(error)
+            body["details"] = {**body["details"], "frame": "send"}
+            self._reply({"type": "error", "id": frame.id, "error": body})
+
         assert self.caller is not None
         ctx = CallContext(
             call_id=frame.id,
@@ -422,6 +427,7 @@ class Session:
             listener=self.hub.listener,
             emit=emit,
             stats=self.hub.stats,
+            reject=reject,
         )
         call = _Call(method, ctx)
         self.calls[frame.id] = call

@@ -51,6 +51,15 @@ async def serve(settings: Settings) -> AsyncIterator[tuple[str, GracefulServer]]
 async def uvicorn_process(database_url: str, **settings: str) -> AsyncIterator[str]:
     """A second server as a real separate uvicorn process on the same database;
     ``settings`` become CHRONICLE_* variables."""
+    async with uvicorn_subprocess(database_url, **settings) as (base, _):
+        yield base
+
+
+@asynccontextmanager
+async def uvicorn_subprocess(
+    database_url: str, **settings: str
+) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As uvicorn_process, also yielding the process (to kill it without a goodbye)."""
     port = free_port()
     env = {
         **os.environ,
@@ -91,7 +100,7 @@ async def uvicorn_process(database_url: str, **settings: str) -> AsyncIterator[s
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.05)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         await asyncio.to_thread(process.wait, TIMEOUT)

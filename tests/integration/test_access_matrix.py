@@ -88,6 +88,7 @@ def url(path: str, scene: Scene) -> str:
         .replace("{version}", "0")
         .replace("{principal}", scene.principal)
         .replace("{key_id}", scene.key_id)
+        .replace("{group}", "g")
     )
     # The global log names its chronicle in the query: that is what it authorizes on.
     return filled + (f"?chronicle={scene.chronicle}" if path == "/events" else "")
@@ -142,7 +143,8 @@ HUB_OPEN_TO_ANY_PRINCIPAL = {"ping", "create_chronicle", "list_chronicles"}
 def policy_minimum(method: str, path: str) -> Need | Role:
     """The least a route may ask for: the server admin for principals and metrics, a role
     on the chronicle its path names (reads read, writes write, deletes admin)."""
-    if path.startswith("/principals") or path == "/metrics":
+    # Principals, metrics, and persistent subscriptions that hand out every chronicle.
+    if path.startswith(("/principals", "/subscriptions")) or path == "/metrics":
         return SERVER_ADMIN
     if "{chronicle}" in path:
         if method == "DELETE" or path.endswith("/grants") or "/grants/" in path:

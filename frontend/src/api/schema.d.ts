@@ -476,6 +476,202 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/chronicles/{chronicle}/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a chronicle's persistent subscriptions
+         * @description The chronicle's groups in name order, each with its checkpoint and counts.
+         */
+        get: operations["list_chronicle_subscriptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/subscriptions/{group}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a chronicle's persistent subscription
+         * @description Scope, settings, checkpoint, and how many events are pending, in flight and parked.
+         */
+        get: operations["get_chronicle_subscription"];
+        /**
+         * Create a persistent subscription on a chronicle or stream
+         * @description Create the group `group` on the chronicle, or on one `stream` of it (which need not
+         *     exist yet), optionally only for event types matching `types`. A name that is taken
+         *     in this chronicle answers 409 `subscription_exists`; an unknown chronicle 404.
+         *
+         *     Consumers join it over the WebSocket (`persistent_subscribe`) and share its events:
+         *     at-least-once, each event to one consumer at a time, redelivered after `ack_timeout`
+         *     unless acked, parked after `max_retries`.
+         */
+        put: operations["create_chronicle_subscription"];
+        post?: never;
+        /**
+         * Delete a chronicle's persistent subscription
+         * @description Delete the group with its checkpoint and parked events. Connected consumers end with
+         *     `subscription_not_found`. Deleting the chronicle deletes its groups too.
+         */
+        delete: operations["delete_chronicle_subscription"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a chronicle's persistent subscription
+         * @description Change settings; a field left out keeps its value. Events in flight keep their
+         *     deadline; the rest applies at once, also to connected consumers.
+         */
+        patch: operations["update_chronicle_subscription"];
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/subscriptions/{group}/parked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a chronicle's persistent subscription's parked events
+         * @description Events parked by a consumer's nack or after `max_retries`, in position order, each
+         *     with its retry count and the reason.
+         */
+        get: operations["list_chronicle_parked_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/subscriptions/{group}/parked/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a chronicle's persistent subscription's parked events
+         * @description Move parked events (the oldest `limit`, or all) back to delivery, their retry count
+         *     reset. They go to consumers before newer events and do not move the checkpoint.
+         */
+        post: operations["replay_chronicle_parked_events"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the persistent subscriptions of everything
+         * @description The groups that follow every chronicle, in name order.
+         */
+        get: operations["list_subscriptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscriptions/{group}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a persistent subscription to everything
+         * @description Scope, settings, checkpoint, and how many events are pending, in flight and parked.
+         */
+        get: operations["get_subscription"];
+        /**
+         * Create a persistent subscription to everything
+         * @description Create the group `group` on the global log (every chronicle), optionally only for
+         *     event types matching `types`. A name that is taken among these groups answers 409
+         *     `subscription_exists`.
+         */
+        put: operations["create_subscription"];
+        post?: never;
+        /**
+         * Delete a persistent subscription to everything
+         * @description Delete the group; connected consumers end with `subscription_not_found`.
+         */
+        delete: operations["delete_subscription"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a persistent subscription to everything
+         * @description Change settings; a field left out keeps its value.
+         */
+        patch: operations["update_subscription"];
+        trace?: never;
+    };
+    "/subscriptions/{group}/parked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a persistent subscription's parked events
+         * @description Parked events in position order, with retry count and reason.
+         */
+        get: operations["list_parked_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscriptions/{group}/parked/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a persistent subscription's parked events
+         * @description Move parked events (the oldest `limit`, or all) back to delivery.
+         */
+        post: operations["replay_parked_events"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -593,6 +789,29 @@ export interface components {
             attributes: {
                 [key: string]: unknown;
             };
+        };
+        /** ChronicleSubscriptionIn */
+        ChronicleSubscriptionIn: {
+            /**
+             * Types
+             * @description Type patterns (`?` one segment, `*` the rest); any matches. Absent: every type
+             * @example [
+             *       "sensor/*"
+             *     ]
+             */
+            types?: string[] | null;
+            /**
+             * Start
+             * @description "start": from the first event; "end": only events committed after the group is created; a number: from that global position
+             * @default end
+             */
+            start: ("start" | "end") | number;
+            settings?: components["schemas"]["SubscriptionSettings"];
+            /**
+             * Stream
+             * @description Only this stream's events (it need not exist yet); absent: the chronicle's
+             */
+            stream?: string | null;
         };
         /**
          * DeleteMode
@@ -809,6 +1028,32 @@ export interface components {
          * @enum {string}
          */
         OrderBy: "recorded_at" | "source_timestamp";
+        /** ParkedEventOut */
+        ParkedEventOut: {
+            event: components["schemas"]["EventOut"];
+            /**
+             * Retry Count
+             * @description Retries it had when it was parked
+             */
+            retry_count: number;
+            /** Reason */
+            reason: string;
+            /**
+             * Parked At
+             * Format: date-time
+             */
+            parked_at: string;
+        };
+        /** ParkedPage */
+        ParkedPage: {
+            /** Items */
+            items: components["schemas"]["ParkedEventOut"][];
+            /**
+             * Next
+             * @description Pass as `after` for the next page; null at the end
+             */
+            next: number | null;
+        };
         /** PrincipalIn */
         PrincipalIn: {
             /**
@@ -927,12 +1172,25 @@ export interface components {
              */
             more_follows: boolean;
         };
+        /** ReplayOut */
+        ReplayOut: {
+            /**
+             * Replayed
+             * @description Parked events moved back to delivery
+             */
+            replayed: number;
+        };
         /**
          * Role
          * @description Roles on one chronicle; each includes the ones before it.
          * @enum {string}
          */
         Role: "read" | "write" | "admin";
+        /**
+         * Strategy
+         * @enum {string}
+         */
+        Strategy: "round_robin" | "dispatch_to_single";
         /** StreamIn */
         StreamIn: {
             /** Attributes */
@@ -1008,6 +1266,132 @@ export interface components {
              * @description Pass as `after` for the next page; null at the end
              */
             next: string | null;
+        };
+        /** SubscriptionIn */
+        SubscriptionIn: {
+            /**
+             * Types
+             * @description Type patterns (`?` one segment, `*` the rest); any matches. Absent: every type
+             * @example [
+             *       "sensor/*"
+             *     ]
+             */
+            types?: string[] | null;
+            /**
+             * Start
+             * @description "start": from the first event; "end": only events committed after the group is created; a number: from that global position
+             * @default end
+             */
+            start: ("start" | "end") | number;
+            settings?: components["schemas"]["SubscriptionSettings"];
+        };
+        /** SubscriptionOut */
+        SubscriptionOut: {
+            /** Name */
+            name: string;
+            /**
+             * Chronicle
+             * @description null: the group follows every chronicle
+             */
+            chronicle: string | null;
+            /** Stream */
+            stream: string | null;
+            /** Types */
+            types: string[] | null;
+            /** Start */
+            start: ("start" | "end") | number;
+            settings: components["schemas"]["SubscriptionSettings"];
+            /**
+             * Checkpoint
+             * @description Every position below this is acked, skipped or parked: a restart redelivers nothing below it
+             */
+            checkpoint: number;
+            /**
+             * Read Position
+             * @description The next position the group reads ahead from
+             */
+            read_position: number;
+            /**
+             * Pending
+             * @description Events read ahead, waiting for a consumer with room
+             */
+            pending: number;
+            /**
+             * In Flight
+             * @description Events delivered and not yet acked
+             */
+            in_flight: number;
+            /** Parked */
+            parked: number;
+            /**
+             * Consumers
+             * @description Consumers connected now, on every server process
+             */
+            consumers: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** SubscriptionPage */
+        SubscriptionPage: {
+            /** Items */
+            items: components["schemas"]["SubscriptionOut"][];
+            /**
+             * Next
+             * @description Pass as `after` for the next page; null at the end
+             */
+            next: string | null;
+        };
+        /**
+         * SubscriptionPatch
+         * @description Settings to change; a field left out keeps its value.
+         */
+        SubscriptionPatch: {
+            /**
+             * Ack Timeout
+             * @description Seconds an event may stay unacked before it is delivered again
+             */
+            ack_timeout?: number | null;
+            /**
+             * Max Retries
+             * @description Deliveries after the first; the next failure parks the event
+             */
+            max_retries?: number | null;
+            /**
+             * Max In Flight
+             * @description Unacked events per consumer
+             */
+            max_in_flight?: number | null;
+            /** @description `round_robin`: each event to the next consumer with room; `dispatch_to_single`: to the first consumer (in join order) with room, the next only once it is full */
+            strategy?: components["schemas"]["Strategy"] | null;
+        };
+        /** SubscriptionSettings */
+        SubscriptionSettings: {
+            /**
+             * Ack Timeout
+             * @description Seconds an event may stay unacked before it is delivered again
+             * @default 30
+             */
+            ack_timeout: number;
+            /**
+             * Max Retries
+             * @description Deliveries after the first; the next failure parks the event
+             * @default 10
+             */
+            max_retries: number;
+            /**
+             * Max In Flight
+             * @description Unacked events per consumer
+             * @default 10
+             */
+            max_in_flight: number;
+            /**
+             * @description `round_robin`: each event to the next consumer with room; `dispatch_to_single`: to the first consumer (in join order) with room, the next only once it is full
+             * @default round_robin
+             */
+            strategy: components["schemas"]["Strategy"];
         };
         /**
          * WhoAmI
@@ -1327,7 +1711,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1384,7 +1768,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1456,7 +1840,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1524,7 +1908,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1598,7 +1982,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1666,7 +2050,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1884,7 +2268,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1941,7 +2325,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2022,7 +2406,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2099,7 +2483,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2171,7 +2555,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2241,7 +2625,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2314,7 +2698,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2377,7 +2761,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2473,7 +2857,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2553,7 +2937,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2623,7 +3007,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2706,7 +3090,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2798,7 +3182,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2905,7 +3289,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3009,7 +3393,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3093,7 +3477,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3172,7 +3556,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3239,7 +3623,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3320,7 +3704,952 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_chronicle_subscriptions: {
+        parameters: {
+            query?: {
+                /** @description Continue after this name (`next`) */
+                after?: string | null;
+                /** @description Page size, at most 1000 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionPage"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_chronicle_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_chronicle_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChronicleSubscriptionIn"];
+            };
+        };
+        responses: {
+            /** @description The group was created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_chronicle_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_chronicle_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_chronicle_parked_events: {
+        parameters: {
+            query?: {
+                /** @description Continue after this position (`next`) */
+                after?: number | null;
+                /** @description Page size, at most 1000 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParkedPage"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replay_chronicle_parked_events: {
+        parameters: {
+            query?: {
+                /** @description Replay only the oldest N; absent: all */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_subscriptions: {
+        parameters: {
+            query?: {
+                /** @description Continue after this name (`next`) */
+                after?: string | null;
+                /** @description Page size, at most 1000 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionPage"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionIn"];
+            };
+        };
+        responses: {
+            /** @description The group was created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_parked_events: {
+        parameters: {
+            query?: {
+                /** @description Continue after this position (`next`) */
+                after?: number | null;
+                /** @description Page size, at most 1000 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParkedPage"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replay_parked_events: {
+        parameters: {
+            query?: {
+                /** @description Replay only the oldest N; absent: all */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
