@@ -17,7 +17,6 @@ from app.domain.access import ADMIN, READ, SERVER_ADMIN
 from app.domain.names import CHRONICLE_NAME_PATTERN
 from app.schemas.subscriptions import (
     ChronicleSubscriptionIn,
-    ParkedEventOut,
     ParkedPage,
     ReplayOut,
     SubscriptionIn,
@@ -57,40 +56,10 @@ _CREATED = {201: {"model": SubscriptionOut, "description": "The group was create
 async def _create(
     pool: PoolDep, chronicle: str | None, group: str, body: SubscriptionIn, response: Response
 ) -> SubscriptionOut:
-    created = await groups.create_group(
-        pool,
-        chronicle,
-        group,
-        stream=body.stream if isinstance(body, ChronicleSubscriptionIn) else None,
-        types=body.types,
-        start=body.start,
-        settings=body.settings.to_settings(),
-    )
+    created = await groups.create_group(pool, chronicle, group, **body.group_options())
     prefix = _ALL if chronicle is None else f"/chronicles/{chronicle}/subscriptions"
     response.headers["Location"] = f"{prefix}/{group}"
     return SubscriptionOut.of(created)
-
-
-async def _update(
-    pool: PoolDep, chronicle: str | None, group: str, body: SubscriptionPatch
-) -> SubscriptionOut:
-    updated = await groups.update_group(
-        pool,
-        chronicle,
-        group,
-        ack_timeout=body.ack_timeout,
-        max_retries=body.max_retries,
-        max_in_flight=body.max_in_flight,
-        strategy=body.strategy,
-    )
-    return SubscriptionOut.of(updated)
-
-
-async def _parked(
-    pool: PoolDep, chronicle: str | None, group: str, after: int | None, limit: int
-) -> ParkedPage:
-    parked, following = await groups.list_parked(pool, chronicle, group, after, limit)
-    return ParkedPage(items=[ParkedEventOut.of(p) for p in parked], next=following)
 
 
 # Groups of a chronicle
@@ -159,7 +128,7 @@ async def update_chronicle_subscription(
 ) -> SubscriptionOut:
     """Change settings; a field left out keeps its value. Events in flight keep their
     deadline; the rest applies at once, also to connected consumers."""
-    return await _update(pool, chronicle, group, body)
+    return SubscriptionOut.of(await groups.update_group(pool, chronicle, group, **body.changes()))
 
 
 @router.delete(
@@ -192,7 +161,7 @@ async def list_chronicle_parked_events(
 ) -> ParkedPage:
     """Events parked by a consumer's nack or after `max_retries`, in position order, each
     with its retry count and the reason."""
-    return await _parked(pool, chronicle, group, after, limit)
+    return ParkedPage.of(*await groups.list_parked(pool, chronicle, group, after, limit))
 
 
 @router.post(
@@ -263,7 +232,7 @@ async def update_subscription(
     group: GroupName, body: SubscriptionPatch, pool: PoolDep
 ) -> SubscriptionOut:
     """Change settings; a field left out keeps its value."""
-    return await _update(pool, None, group, body)
+    return SubscriptionOut.of(await groups.update_group(pool, None, group, **body.changes()))
 
 
 @router.delete(
@@ -288,7 +257,7 @@ async def list_parked_events(
     group: GroupName, pool: PoolDep, after: ParkedAfter = None, limit: Limit = DEFAULT_PAGE_SIZE
 ) -> ParkedPage:
     """Parked events in position order, with retry count and reason."""
-    return await _parked(pool, None, group, after, limit)
+    return ParkedPage.of(*await groups.list_parked(pool, None, group, after, limit))
 
 
 @router.post(

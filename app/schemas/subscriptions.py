@@ -1,7 +1,7 @@
 """Wire models of persistent subscriptions (consumer groups) and their parked events."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -68,6 +68,15 @@ class SubscriptionPatch(BaseModel):
     max_in_flight: InFlight | None = Field(default=None, description=_MAX_IN_FLIGHT)
     strategy: Strategy | None = Field(default=None, description=_STRATEGY)
 
+    def changes(self) -> dict[str, Any]:
+        """The settings to change, as ``storage.groups.update_group`` takes them."""
+        return {
+            "ack_timeout": self.ack_timeout,
+            "max_retries": self.max_retries,
+            "max_in_flight": self.max_in_flight,
+            "strategy": self.strategy,
+        }
+
 
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -88,6 +97,15 @@ class SubscriptionIn(BaseModel):
     )
     settings: SubscriptionSettings = Field(default_factory=SubscriptionSettings)
 
+    def group_options(self) -> dict[str, Any]:
+        """What ``storage.groups.create_group`` takes besides the group's name and place."""
+        return {
+            "stream": None,
+            "types": self.types,
+            "start": self.start,
+            "settings": self.settings.to_settings(),
+        }
+
 
 class ChronicleSubscriptionIn(SubscriptionIn):
     stream: str | None = Field(
@@ -95,6 +113,9 @@ class ChronicleSubscriptionIn(SubscriptionIn):
         pattern=STREAM_NAME_PATTERN,
         description="Only this stream's events (it need not exist yet); absent: the chronicle's",
     )
+
+    def group_options(self) -> dict[str, Any]:
+        return {**super().group_options(), "stream": self.stream}
 
 
 class SubscriptionOut(BaseModel):
@@ -158,6 +179,10 @@ class ParkedEventOut(BaseModel):
 class ParkedPage(BaseModel):
     items: list[ParkedEventOut]
     next: int | None = Field(description="Pass as `after` for the next page; null at the end")
+
+    @classmethod
+    def of(cls, parked: list[ParkedEvent], following: int | None) -> "ParkedPage":
+        return cls(items=[ParkedEventOut.of(p) for p in parked], next=following)
 
 
 class ReplayOut(BaseModel):

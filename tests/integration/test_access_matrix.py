@@ -159,7 +159,7 @@ def hub_minimum(name: str) -> Need | Role:
         return AUTHENTICATED
     if name == "stats":
         return SERVER_ADMIN
-    if name.startswith(("delete_", "set_")):
+    if name.startswith(("delete_", "set_", "update_", "replay_")):
         return Role.ADMIN
     if name.startswith(("publish", "append", "acquire_", "create_")):
         return Role.WRITE
