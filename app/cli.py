@@ -1,8 +1,10 @@
-"""The ``chronicle`` command: serve, migrate, openapi."""
+"""The ``chronicle`` command: serve, migrate, openapi; principals, keys and grants."""
 
 import contextlib
+import ipaddress
 import json
 import os
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,26 +13,40 @@ import structlog
 import typer
 import uvicorn
 from fastapi import FastAPI
-from pydantic import SecretStr
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
+from app import access_cli
 from app.config import Settings
 from app.hub.server import GracefulServer
 from app.logs import configure_logging
 from app.storage import migrations
-from app.storage.embedded import EmbeddedPostgres
+from app.storage.embedded import with_database
 
 cli = typer.Typer(help="Chronicle, an event store on PostgreSQL.", no_args_is_help=True)
 log = structlog.get_logger("chronicle.cli")
 
 
-def _database(settings: Settings, stack: ExitStack) -> Settings:
-    """Settings with a database URL: the configured one, or an embedded server's."""
-    if settings.database_url is not None:
-        return settings
-    embedded = stack.enter_context(EmbeddedPostgres(settings.data_dir))
-    assert embedded.url is not None
-    return settings.model_copy(update={"database_url": SecretStr(embedded.url)})
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _warn_if_open(settings: Settings) -> None:
+    if settings.auth_enabled or _is_loopback(settings.host):
+        return
+    log.warning("auth_disabled_on_network", host=settings.host)
+    print(
+        f"\n!!! WARNING: authentication is OFF (CHRONICLE_AUTH_ENABLED=false) and Chronicle "
+        f"listens on {settings.host}, not only on this machine.\n!!! Anyone who can reach "
+        f"port {settings.port} can read, write and delete every chronicle.\n!!! Turn auth on, "
+        "or listen on 127.0.0.1 only.\n",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 @cli.command()
@@ -46,10 +62,11 @@ def serve(
     given = {"host": host, "port": port, "workers": workers}
     settings = settings.model_copy(update={k: v for k, v in given.items() if v is not None})
     configure_logging(settings.log_level, settings.log_json)
+    _warn_if_open(settings)
 
     with ExitStack() as stack:
         # Once, in this process: workers share the one database and its migrated schema.
-        settings = _database(settings, stack)
+        settings = with_database(settings, stack)
         migrations.upgrade(settings.database_dsn())
         log.info(
             "listening", url=f"http://{settings.host}:{settings.port}", workers=settings.workers
@@ -140,7 +157,7 @@ def migrate(
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     with ExitStack() as stack:
-        settings = _database(settings, stack)
+        settings = with_database(settings, stack)
         migrations.upgrade(settings.database_dsn(), revision)
         log.info("migrated", revision=revision)
 
@@ -157,6 +174,9 @@ def openapi(
         typer.echo(document, nl=False)
     else:
         output.write_text(document)
+
+
+access_cli.register(cli)
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,15 +52,31 @@ class Settings(BaseSettings):
         default=256, ge=1, description="Data frames buffered per connection before calls wait."
     )
     ws_control_queue_size: int = Field(
-        default=1024, ge=1, description="Replies (pong, ack, error) buffered before a client that "
+        default=1024,
+        ge=1,
+        description="Replies (pong, ack, error) buffered before a client that "
         "stopped reading is dropped.",
     )
     ws_subscription_page_size: int = Field(
         default=200, ge=1, description="Events a subscription reads from the database at a time."
     )
     ws_subscription_poll_interval: float = Field(
-        default=5.0, gt=0, description="Seconds a live subscription waits for a NOTIFY before "
+        default=5.0,
+        gt=0,
+        description="Seconds a live subscription waits for a NOTIFY before "
         "re-reading anyway (covers notifications lost while the listener reconnects).",
+    )
+
+    persistent_consumer_lease: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds a persistent-subscription consumer stays in its group when its "
+        "server stops renewing it (a crashed process); renewed every third of it.",
+    )
+    persistent_buffer_size: int = Field(
+        default=500,
+        ge=1,
+        description="Events a persistent subscription reads ahead of its consumers, per group.",
     )
 
     retention_interval: float = Field(
@@ -72,6 +88,42 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(
         default=1000, ge=1, description="Most events the scavenger removes in one statement."
     )
+
+    auth_enabled: bool = Field(
+        default=True,
+        description="Require an API key or username/password on every endpoint but /health. "
+        "false: everyone is an anonymous server admin (local experiments only).",
+    )
+    admin_key: SecretStr | None = Field(
+        default=None,
+        description="A server admin key (chr_<16 hex>_<43 chars>, `chronicle keygen`) that is "
+        "stored for the principal `admin` at start. Unset: the first start generates one and "
+        "prints it once.",
+    )
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a verified key or password is trusted without asking the "
+        "database again; a revocation reaches other server processes within this time.",
+    )
+    ws_auth_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a WebSocket may stay open without credentials."
+    )
+    ws_max_calls: int = Field(
+        default=100, ge=1, description="Calls open at once on one WebSocket connection."
+    )
+    ws_max_subscriptions: int = Field(
+        default=20, ge=1, description="Subscriptions open at once on one WebSocket connection."
+    )
+    ws_max_connections_per_principal: int = Field(
+        default=100, ge=1, description="WebSocket connections one principal may hold at once."
+    )
+
+    @field_validator("admin_key", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # compose's ${CHRONICLE_ADMIN_KEY:-} passes an empty string for "not set".
+        return None if value == "" else value
 
     def database_dsn(self) -> str:
         """The plain libpq/asyncpg URL; only valid once a database URL is known."""

@@ -142,6 +142,11 @@ class GrantNotFoundError(NotFoundError):
     title = "Grant not found"
 
 
+class SubscriptionNotFoundError(NotFoundError):
+    code = "subscription_not_found"
+    title = "Persistent subscription not found"
+
+
 class StreamDeletedError(ChronicleError):
     """The stream was hard-deleted (tombstoned): its name can never be used again."""
 
@@ -164,6 +169,25 @@ class ChronicleExistsError(ConflictError):
 class PrincipalExistsError(ConflictError):
     code = "principal_exists"
     title = "Principal already exists"
+
+
+class LastServerAdminError(ConflictError):
+    """Removing this would leave nobody able to manage principals and keys."""
+
+    code = "last_server_admin"
+    title = "Last server admin"
+
+
+class SelfLockoutError(ConflictError):
+    """The request would take away the credentials or rights it is made with."""
+
+    code = "self_lockout"
+    title = "Would lock the caller out"
+
+
+class SubscriptionExistsError(ConflictError):
+    code = "subscription_exists"
+    title = "Persistent subscription already exists"
 
 
 class WrongExpectedVersionError(ConflictError):

@@ -17,6 +17,8 @@ export default defineConfig({
       "/chronicles": api,
       "/events": api,
       "/health": api,
+      "/me": api,
+      "/principals": api,
       "/ws": { target: api.replace("http", "ws"), ws: true },
     },
   },

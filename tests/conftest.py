@@ -21,7 +21,7 @@ from app.config import Settings
 from app.main import create_app
 from app.storage import migrations
 from app.storage.embedded import EmbeddedPostgres
-from tests.support import TIMEOUT, fresh_name, with_database
+from tests.support import ADMIN_KEY, AUTH, TIMEOUT, fresh_name, with_database
 
 # Property tests share 2 cores with PostgreSQL and the server: time limits would only flake.
 hypothesis_settings.register_profile("chronicle", deadline=None)
@@ -107,7 +107,12 @@ def database_url(make_database: DatabaseFactory) -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=SecretStr(database_url), log_json=False, **TEST_LIMITS)
+    return Settings(
+        database_url=SecretStr(database_url),
+        log_json=False,
+        admin_key=SecretStr(ADMIN_KEY),
+        **TEST_LIMITS,
+    )
 
 
 def free_port() -> int:
@@ -137,7 +142,8 @@ async def server(settings: Settings) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def client(server: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server, timeout=TIMEOUT) as http:
+    """An HTTP client with the server admin's key."""
+    async with httpx.AsyncClient(base_url=server, timeout=TIMEOUT, headers=AUTH) as http:
         yield http
 
 

@@ -6,8 +6,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit, urlunsplit
 
+from app.domain.credentials import new_key
+
 # Every wait in the tests is a multiple of this; raise CHRONICLE_TEST_TIME_SCALE on a slow box.
 TIMEOUT = 10.0 * float(os.environ.get("CHRONICLE_TEST_TIME_SCALE", "1"))
+
+
+# The server admin key of every server the tests start (CHRONICLE_ADMIN_KEY).
+ADMIN_KEY = new_key().token
+AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
 def fresh_name(prefix: str = "t") -> str:

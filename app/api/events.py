@@ -5,6 +5,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
+from app.api.auth import CallerDep, requires
 from app.api.cloudevents import (
     PUBLISH_OPENAPI,
     CloudEventsRoute,
@@ -34,6 +35,7 @@ from app.api.preconditions import (
 )
 from app.api.problems import problem_responses
 from app.config import Settings
+from app.domain.access import READ, WRITE
 from app.domain.limits import PublishLimits
 from app.domain.names import CHRONICLE_NAME_PATTERN
 from app.domain.patterns import parse_patterns
@@ -74,6 +76,7 @@ def _page(
     },
     summary="Publish events to a stream",
     openapi_extra=PUBLISH_OPENAPI,
+    dependencies=[requires(WRITE)],
 )
 async def publish_events(
     chronicle: ChronicleName,
@@ -137,6 +140,7 @@ async def publish_events(
         **problem_responses(404, 410, 422),
     },
     summary="Read a stream",
+    dependencies=[requires(READ)],
 )
 async def read_stream(
     chronicle: ChronicleName,
@@ -171,6 +175,7 @@ async def read_stream(
     response_model=EventOut,
     responses={**cloudevent_content(headers=ETAG_HEADER), **problem_responses(404, 410, 422)},
     summary="Get one event",
+    dependencies=[requires(READ)],
 )
 async def get_event(
     chronicle: ChronicleName,
@@ -197,6 +202,7 @@ async def get_event(
     response_model=EventPage,
     responses={**cloudevents_batch_content(), **problem_responses(404, 410, 422)},
     summary="Replay a stream over a time range",
+    dependencies=[requires(READ)],
 )
 async def replay_stream(
     chronicle: ChronicleName,
@@ -226,9 +232,11 @@ async def replay_stream(
     response_model=EventPage,
     responses={**cloudevents_batch_content(), **problem_responses(404, 422)},
     summary="Read the global log",
+    dependencies=[requires(READ, chronicle_in="query", fresh=True)],
 )
 async def read_all(
     pool: PoolDep,
+    caller: CallerDep,
     types: TypePatterns,
     from_position: Annotated[
         int, Query(alias="from", ge=0, le=2**63 - 1, description="First position to return")
@@ -240,6 +248,9 @@ async def read_all(
     format: FormatDep = EventFormat.JSON,
 ) -> EventPage | Response:
     """Every event in position order, which is commit order: a reader following `next`
-    never misses an event that commits later. `types` keeps only matching events."""
+    never misses an event that commits later. `types` keeps only matching events.
+    Without `chronicle`, only events of the chronicles the caller may read."""
     patterns = parse_patterns(types) if types else None
-    return _page(await reader.read_all(pool, from_position, limit, chronicle, patterns), format)
+    visible = None if chronicle is not None else caller.chronicle_filter
+    page = await reader.read_all(pool, from_position, limit, chronicle, patterns, visible)
+    return _page(page, format)

@@ -6,8 +6,10 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from app.api.auth import requires
 from app.api.deps import PoolDep
 from app.api.problems import problem_responses
+from app.domain.access import AUTHENTICATED, SERVER_ADMIN
 from app.errors import UnavailableError
 
 router = APIRouter(tags=["health"])
@@ -23,7 +25,12 @@ async def health() -> Health:
     return Health(status="ok")
 
 
-@router.get("/ready", responses=problem_responses(503), summary="Readiness")
+@router.get(
+    "/ready",
+    responses=problem_responses(503),
+    summary="Readiness",
+    dependencies=[requires(AUTHENTICATED)],
+)
 async def ready(pool: PoolDep) -> Health:
     """Answers 200 when the database answers a query, 503 otherwise."""
     try:
@@ -40,6 +47,7 @@ async def ready(pool: PoolDep) -> Health:
     responses={
         200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}
     },
+    dependencies=[requires(SERVER_ADMIN)],
 )
 async def metrics() -> Response:
     """Counters and histograms in the Prometheus text format."""

@@ -63,7 +63,7 @@ class AccessLogMiddleware:
                 status=status,
                 ms=round(elapsed * 1000, 2),
             )
-            structlog.contextvars.unbind_contextvars("request_id")
+            structlog.contextvars.unbind_contextvars("request_id", "principal")
 
 
 class BodyLimitMiddleware:

@@ -20,7 +20,7 @@ _DESCRIPTIONS = {
     400: "Malformed request (e.g. a body that is not JSON)",
     401: "No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic",
     403: "The credentials are valid but lack the role this needs on the chronicle",
-    404: "The chronicle, stream or event does not exist",
+    404: "The chronicle, stream, event or persistent subscription does not exist",
     409: "Conflict: the name exists, the expected version does not match, or an event id "
     "was reused",
     410: "The stream was hard-deleted (`stream_deleted`): no read or write may use it again",

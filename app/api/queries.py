@@ -5,6 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
+from app.api.auth import requires
 from app.api.cloudevents import (
     MORE_FOLLOWS_HEADER,
     EventFormat,
@@ -14,6 +15,7 @@ from app.api.cloudevents import (
 )
 from app.api.deps import DEFAULT_PAGE_SIZE, ChronicleName, Limit, PoolDep
 from app.api.problems import problem_responses
+from app.domain.access import READ
 from app.domain.patterns import parse_patterns
 from app.domain.queries import LatestQuery, Order, OrderBy, QueryResult, TimeseriesQuery
 from app.schemas.queries import QueryOut, TypePatterns
@@ -39,7 +41,11 @@ def _result(result: QueryResult, format: EventFormat) -> QueryOut | Response:
 
 
 @router.get(
-    f"{_QUERY}/latest", response_model=QueryOut, responses=_RESPONSES, summary="Latest per type"
+    f"{_QUERY}/latest",
+    response_model=QueryOut,
+    responses=_RESPONSES,
+    summary="Latest per type",
+    dependencies=[requires(READ)],
 )
 async def query_latest(
     chronicle: ChronicleName, pool: PoolDep, types: TypePatterns, format: FormatDep
@@ -58,6 +64,7 @@ async def query_latest(
     response_model=QueryOut,
     responses=_RESPONSES,
     summary="Timeseries query",
+    dependencies=[requires(READ)],
 )
 async def query_timeseries(
     chronicle: ChronicleName,

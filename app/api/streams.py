@@ -4,9 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
 
+from app.api.auth import requires
 from app.api.deps import DEFAULT_PAGE_SIZE, ChronicleName, Limit, PoolDep, StreamName
 from app.api.preconditions import ETAG_HEADER, set_etag
 from app.api.problems import problem_responses
+from app.domain.access import ADMIN, READ, WRITE
 from app.domain.names import STREAM_NAME_PATTERN
 from app.domain.retention import DeleteMode
 from app.schemas.catalog import StreamIn, StreamMetadata, StreamOut, StreamPage
@@ -15,7 +17,12 @@ from app.storage import catalog, deletion
 router = APIRouter(prefix="/chronicles/{chronicle}/streams", tags=["streams"])
 
 
-@router.get("", responses=problem_responses(404, 422), summary="List a chronicle's streams")
+@router.get(
+    "",
+    responses=problem_responses(404, 422),
+    summary="List a chronicle's streams",
+    dependencies=[requires(READ)],
+)
 async def list_streams(
     chronicle: ChronicleName,
     pool: PoolDep,
@@ -41,6 +48,7 @@ async def list_streams(
         **problem_responses(400, 404, 410, 413, 422),
     },
     summary="Create or acquire a stream",
+    dependencies=[requires(WRITE)],
 )
 async def acquire_stream(
     chronicle: ChronicleName,
@@ -68,6 +76,7 @@ async def acquire_stream(
     "/{stream}",
     responses={200: {"headers": ETAG_HEADER}, **problem_responses(404, 410, 422)},
     summary="Get a stream's info",
+    dependencies=[requires(READ)],
 )
 async def get_stream(
     chronicle: ChronicleName, stream: StreamName, pool: PoolDep, response: Response
@@ -87,6 +96,7 @@ async def get_stream(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404, 410, 422),
     summary="Delete a stream",
+    dependencies=[requires(ADMIN)],
 )
 async def delete_stream(
     chronicle: ChronicleName,
@@ -117,6 +127,7 @@ async def delete_stream(
     "/{stream}/metadata",
     responses=problem_responses(404, 410, 422),
     summary="Get a stream's retention metadata",
+    dependencies=[requires(READ)],
 )
 async def get_stream_metadata(
     chronicle: ChronicleName, stream: StreamName, pool: PoolDep
@@ -129,6 +140,7 @@ async def get_stream_metadata(
     "/{stream}/metadata",
     responses=problem_responses(400, 404, 410, 413, 422),
     summary="Set a stream's retention metadata",
+    dependencies=[requires(ADMIN)],
 )
 async def set_stream_metadata(
     chronicle: ChronicleName, stream: StreamName, body: StreamMetadata, pool: PoolDep

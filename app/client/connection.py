@@ -1,6 +1,7 @@
 """An async client for the hub: one WebSocket, many concurrent calls."""
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import time
@@ -10,6 +11,8 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+
+from app.client.persistent import PersistentSubscription, connect_subscription
 
 
 class CallError(Exception):
@@ -132,14 +135,29 @@ class Subscription:
 
 
 class Connection:
-    """``async with Connection("ws://host:port/ws") as c: await c.ping()``.
+    """``async with Connection("ws://host:port/ws", api_key=key) as c: await c.ping()``.
 
-    Answers the server's keep-alive pings by itself (``answer_pings=False`` to test that
-    the server drops a silent client)."""
+    Credentials (photonpump's username and password, or an API key) go in the handshake's
+    ``Authorization`` header. Answers the server's keep-alive pings by itself
+    (``answer_pings=False`` to test that the server drops a silent client)."""
 
-    def __init__(self, url: str, *, answer_pings: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        answer_pings: bool = True,
+    ) -> None:
         self.url = url
         self.answer_pings = answer_pings
+        self._headers: dict[str, str] = {}
+        if api_key is not None:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        elif username is not None and password is not None:
+            basic = base64.b64encode(f"{username}:{password}".encode()).decode()
+            self._headers["Authorization"] = f"Basic {basic}"
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
         self._calls: dict[str, Call] = {}
@@ -158,7 +176,7 @@ class Connection:
         await self.close()
 
     async def connect(self) -> None:
-        self._ws = await connect(self.url, max_size=None)
+        self._ws = await connect(self.url, max_size=None, additional_headers=self._headers)
         self._reader = asyncio.create_task(self._read())
 
     async def close(self) -> None:
@@ -256,6 +274,12 @@ class Connection:
         subscription.call = await self.start("subscribe", params, on_data=subscription._on_data)
         subscription.start = await anext(aiter(subscription.call))
         return subscription
+
+    async def connect_subscription(
+        self, group: str, chronicle: str | None = None, max_in_flight: int | None = None
+    ) -> "PersistentSubscription":
+        """Join a persistent subscription (consumer group); see app.client.persistent."""
+        return await connect_subscription(self, group, chronicle, max_in_flight)
 
     # wire
 

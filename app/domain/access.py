@@ -77,6 +77,11 @@ class Caller:
     def reads_everything(self) -> bool:
         return self.server_admin
 
+    @property
+    def chronicle_filter(self) -> frozenset[int] | None:
+        """Ids of the chronicles a listing or the global log may show; None: all."""
+        return None if self.reads_everything else self.readable_ids
+
 
 ANONYMOUS_ADMIN = Caller(principal="anonymous", principal_id=None, server_admin=True)
 """The caller of every request while auth is off."""

@@ -1,19 +1,30 @@
-"""The delivery state machine of a persistent subscription (consumer group), without I/O.
+"""Consumer-group (persistent subscription) rules without I/O: settings, and who gets what.
 
-Events are read from the store in position order and handed to consumers; each stays
-in flight until its consumer acks or nacks it, or its ack timeout passes. The checkpoint
-is the lowest position that is not finished yet: everything below it was acked, skipped
-or parked, so a restart that resumes from it redelivers only unfinished events
-(at-least-once). The caller owns the clock (``now`` in seconds) and the storage.
+A group hands each event of its scope to one consumer at a time. The event stays in
+flight until that consumer acks it (finished), nacks it (``retry``, ``park`` or ``skip``)
+or its ack timeout passes. Every failure (a nack with retry, a timeout, the consumer
+leaving) counts one retry, and the failure after ``max_retries`` retries parks the event
+instead of retrying it. Parked events wait in the group's parked list until replayed.
+The checkpoint is the lowest position that is not finished yet: everything below it was
+acked, skipped or parked. storage/group_delivery.py keeps this state in PostgreSQL and
+states the failure and checkpoint rules in SQL; ``assign`` below picks the consumers.
 """
 
-from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Generic, Protocol, TypeVar
-from uuid import UUID
+from typing import Generic, Literal, TypeVar
 
+from app.domain.events import RecordedEvent
 from app.errors import InvalidInputError, NotFoundError
+
+MIN_ACK_TIMEOUT = 0.01
+"""Seconds; shorter would only make consumers spin on redeliveries."""
+MAX_ACK_TIMEOUT = 86_400.0
+"""Seconds; a day."""
+MAX_RETRIES = 1_000
+MAX_IN_FLIGHT = 10_000
 
 
 class Strategy(StrEnum):
@@ -25,18 +36,16 @@ class Strategy(StrEnum):
 
 class NackAction(StrEnum):
     RETRY = "retry"
+    """Deliver it again (counted as a retry; parked past max retries)."""
     PARK = "park"
+    """Move it to the parked list at once."""
     SKIP = "skip"
+    """Treat it as finished without processing it."""
 
 
 class EventNotInFlightError(NotFoundError):
     code = "event_not_in_flight"
     title = "Event not in flight to this consumer"
-
-
-class ConsumerNotFoundError(InvalidInputError):
-    code = "consumer_not_found"
-    title = "Unknown consumer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,241 +58,89 @@ class GroupSettings:
     """Unacked events per consumer."""
     strategy: Strategy = Strategy.ROUND_ROBIN
 
-
-class Positioned(Protocol):
-    @property
-    def position(self) -> int: ...
-
-    @property
-    def event_id(self) -> UUID: ...
-
-
-E = TypeVar("E", bound=Positioned)
-
-
-@dataclass(slots=True)
-class _Entry(Generic[E]):
-    event: E
-    retries: int = 0
-    replayed: bool = False
-    """Taken back from the parked list: below the checkpoint, finished separately."""
-    consumer: str | None = None
-    deadline: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery(Generic[E]):
-    consumer: str
-    event: E
-    retry_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class Parked(Generic[E]):
-    event: E
-    reason: str
-    retries: int
-
-
-@dataclass(slots=True)
-class _Consumer:
-    max_in_flight: int
-    in_flight: set[int] = field(default_factory=set)
-
-
-class GroupState(Generic[E]):
-    """One group's in-memory state. Not thread-safe; call it from one event loop.
-
-    ``take_parked`` and ``take_finished_replays`` hand over what the caller must write
-    (parked rows to insert, replayed rows to delete) before it stores ``checkpoint``.
-    """
-
-    def __init__(self, settings: GroupSettings, checkpoint: int, buffer_size: int = 500) -> None:
-        self.settings = settings
-        self.read_cursor = checkpoint
-        self.buffer_size = buffer_size
-        self._entries: dict[int, _Entry[E]] = {}
-        self._by_id: dict[UUID, int] = {}
-        self._pending: deque[int] = deque()
-        self._consumers: dict[str, _Consumer] = {}
-        self._turn = 0
-        self._parked: list[Parked[E]] = []
-        self._finished_replays: list[int] = []
-
-    # consumers
-
-    def add_consumer(self, consumer: str, max_in_flight: int | None = None) -> int:
-        """Join ``consumer``; its limit is the group's unless it asks for fewer."""
-        limit = self.settings.max_in_flight
-        if max_in_flight is not None:
-            limit = min(limit, max_in_flight)
-        self._consumers[consumer] = _Consumer(limit)
-        return limit
-
-    def remove_consumer(self, consumer: str) -> None:
-        """Its in-flight events go back to the front of the queue, counted as a retry."""
-        gone = self._consumers.pop(consumer, None)
-        if gone is None:
-            return
-        for position in sorted(gone.in_flight, reverse=True):
-            self._fail(position, "consumer left")
-
-    @property
-    def consumers(self) -> list[str]:
-        return list(self._consumers)
-
-    # events in
-
-    @property
-    def wants_more(self) -> bool:
-        """Whether to read further events from the store (memory stays bounded)."""
-        return len(self._pending) < self.buffer_size
-
-    def offer(self, events: list[E], next_cursor: int) -> None:
-        """New events read from the store after ``read_cursor``, and where to read next."""
-        for event in events:
-            if event.position < self.read_cursor or event.position in self._entries:
-                continue
-            self._add(_Entry(event))
-        self.read_cursor = max(self.read_cursor, next_cursor)
-
-    def offer_replayed(self, events: list[E]) -> None:
-        """Parked events asked to be replayed: delivered again, retry count reset."""
-        for event in events:
-            if event.position not in self._entries:
-                self._add(_Entry(event, replayed=True))
-
-    def _add(self, entry: _Entry[E]) -> None:
-        position = entry.event.position
-        self._entries[position] = entry
-        self._by_id[entry.event.event_id] = position
-        self._pending.append(position)
-
-    # dispatch
-
-    def dispatch(self, now: float) -> list[Delivery[E]]:
-        """Hand pending events to consumers with room, by the group's strategy."""
-        deliveries: list[Delivery[E]] = []
-        while self._pending:
-            consumer = self._choose()
-            if consumer is None:
-                break
-            position = self._pending.popleft()
-            entry = self._entries[position]
-            entry.consumer = consumer
-            entry.deadline = now + self.settings.ack_timeout
-            self._consumers[consumer].in_flight.add(position)
-            deliveries.append(Delivery(consumer, entry.event, entry.retries))
-        return deliveries
-
-    def _choose(self) -> str | None:
-        names = list(self._consumers)
-        if not names:
-            return None
-        single = self.settings.strategy is Strategy.DISPATCH_TO_SINGLE
-        start = 0 if single else self._turn % len(names)
-        for offset in range(len(names)):
-            name = names[(start + offset) % len(names)]
-            state = self._consumers[name]
-            if len(state.in_flight) < state.max_in_flight:
-                if not single:
-                    self._turn = (start + offset + 1) % len(names)
-                return name
-        return None
-
-    # answers
-
-    def ack(self, consumer: str, event_ids: list[UUID]) -> None:
-        """Finish events; every id must be in flight to ``consumer`` (else nothing changes)."""
-        for position in self._in_flight_to(consumer, event_ids):
-            self._finish(position)
-
-    def nack(
-        self, consumer: str, event_ids: list[UUID], action: NackAction, reason: str = ""
-    ) -> None:
-        """Retry (counted; parked past max retries), park, or skip events in flight."""
-        for position in self._in_flight_to(consumer, event_ids):
-            if action is NackAction.SKIP:
-                self._finish(position)
-            elif action is NackAction.PARK:
-                entry = self._release(position)
-                self._park(entry, reason or "parked by the consumer")
-            else:
-                self._fail(position, reason or "retry requested by the consumer")
-
-    def expire(self, now: float) -> int:
-        """Redeliver (or park) events whose ack timeout passed; returns how many."""
-        late = [p for p, e in self._entries.items() if e.consumer is not None and e.deadline <= now]
-        for position in sorted(late, reverse=True):
-            self._fail(position, "ack timeout")
-        return len(late)
-
-    def next_deadline(self) -> float | None:
-        deadlines = [e.deadline for e in self._entries.values() if e.consumer is not None]
-        return min(deadlines, default=None)
-
-    def _in_flight_to(self, consumer: str, event_ids: list[UUID]) -> list[int]:
-        state = self._consumers.get(consumer)
-        if state is None:
-            raise ConsumerNotFoundError(f"consumer {consumer!r} is not in this group")
-        positions: list[int] = []
-        for event_id in event_ids:
-            position = self._by_id.get(event_id)
-            if position is None or position not in state.in_flight:
-                raise EventNotInFlightError(
-                    f"event {event_id} is not in flight to this consumer (unknown, already "
-                    "answered, or redelivered after its ack timeout)",
-                    event_id=str(event_id),
+    def __post_init__(self) -> None:
+        if not MIN_ACK_TIMEOUT <= self.ack_timeout <= MAX_ACK_TIMEOUT:
+            raise InvalidInputError(
+                f"ack_timeout must be between {MIN_ACK_TIMEOUT:g} and {MAX_ACK_TIMEOUT:g} "
+                f"seconds, not {self.ack_timeout:g}",
+                field="ack_timeout",
+            )
+        for name, value, low, high in (
+            ("max_retries", self.max_retries, 0, MAX_RETRIES),
+            ("max_in_flight", self.max_in_flight, 1, MAX_IN_FLIGHT),
+        ):
+            if not low <= value <= high:
+                raise InvalidInputError(
+                    f"{name} must be between {low} and {high}, not {value}", field=name
                 )
-            positions.append(position)
-        return positions
 
-    def _release(self, position: int) -> _Entry[E]:
-        entry = self._entries[position]
-        holder = self._consumers.get(entry.consumer) if entry.consumer is not None else None
-        if holder is not None:  # None too when its consumer has just left
-            holder.in_flight.discard(position)
-        entry.consumer = None
-        return entry
 
-    def _finish(self, position: int) -> None:
-        entry = self._release(position)
-        del self._entries[position]
-        self._by_id.pop(entry.event.event_id, None)
-        if entry.replayed:
-            self._finished_replays.append(position)
+GroupStart = Literal["start", "end"] | int
+"""Where a new group begins: the first event, only events after its creation, or a position."""
 
-    def _fail(self, position: int, reason: str) -> None:
-        entry = self._release(position)
-        entry.retries += 1
-        if entry.retries > self.settings.max_retries:
-            self._park(entry, f"{reason}; max retries ({self.settings.max_retries}) exceeded")
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A group as its users see it. ``chronicle`` None: the group follows every chronicle."""
+
+    name: str
+    chronicle: str | None
+    stream: str | None
+    types: list[str] | None
+    start: GroupStart
+    settings: GroupSettings
+    created_at: datetime
+    checkpoint: int
+    """Every position below this is acked, skipped or parked."""
+    read_position: int
+    """The next position the group reads from the store into its buffer."""
+    pending: int
+    in_flight: int
+    parked: int
+    consumers: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedEvent:
+    event: RecordedEvent
+    retries: int
+    reason: str
+    parked_at: datetime
+
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerRoom(Generic[C]):
+    """A consumer, in join order, and how many more events it may hold."""
+
+    consumer: C
+    room: int
+
+
+def assign(
+    pending: int, consumers: Sequence[ConsumerRoom[C]], strategy: Strategy, turn: int
+) -> tuple[list[C], int]:
+    """The consumer of each of the first pending events (as many as there is room for),
+    and the round-robin turn to start from next time.
+
+    Round robin: each event to the next consumer after the last one served that has room.
+    Dispatch to single: every event to the first consumer in join order that has room.
+    """
+    rooms = [max(0, c.room) for c in consumers]
+    chosen: list[C] = []
+    single = strategy is Strategy.DISPATCH_TO_SINGLE
+    while len(chosen) < pending and rooms:
+        start = 0 if single else turn % len(rooms)
+        for offset in range(len(rooms)):
+            index = (start + offset) % len(rooms)
+            if rooms[index] > 0:
+                rooms[index] -= 1
+                chosen.append(consumers[index].consumer)
+                if not single:
+                    turn = index + 1
+                break
         else:
-            self._pending.appendleft(position)  # redelivered before newer events
-
-    def _park(self, entry: _Entry[E], reason: str) -> None:
-        position = entry.event.position
-        del self._entries[position]
-        self._by_id.pop(entry.event.event_id, None)
-        if position in self._pending:
-            self._pending.remove(position)
-        self._parked.append(Parked(entry.event, reason, entry.retries))
-
-    # progress
-
-    @property
-    def checkpoint(self) -> int:
-        """Every position below this is acked, skipped or parked."""
-        open_positions = [p for p, e in self._entries.items() if not e.replayed]
-        return min(open_positions, default=self.read_cursor)
-
-    def take_parked(self) -> list[Parked[E]]:
-        parked, self._parked = self._parked, []
-        return parked
-
-    def take_finished_replays(self) -> list[int]:
-        finished, self._finished_replays = self._finished_replays, []
-        return finished
-
-    def in_flight(self, consumer: str) -> int:
-        return len(self._consumers[consumer].in_flight)
+            break  # everyone is full
+    return chosen, turn

@@ -23,6 +23,7 @@ CLIENT_MESSAGES: dict[str, type[BaseModel]] = {
     "cancel": frames.CancelFrame,
     "clientPing": frames.PingFrame,
     "clientPong": frames.PongFrame,
+    "auth": frames.AuthFrame,
 }
 SERVER_MESSAGES: dict[str, type[BaseModel]] = {
     "data": frames.DataFrame,
@@ -42,13 +43,26 @@ A call finishes with exactly one `end` (with `result`) or `error`. Streaming cal
 which); a cancelled call then ends with `{"cancelled": true}`. An `error` whose
 `details.frame` is set concerns one frame only and leaves the call open.
 
+Authentication: send `Authorization: Bearer <API key>` (or HTTP Basic) with the
+handshake, or, where headers cannot be set (browsers), make the first frame
+`{"type":"auth","key":"chr_..."}` (or `"username"` and `"password"`); it is answered by
+`{"type":"ack","of":"auth","principal":...}`. Until then every other frame but ping and
+pong gets an `unauthenticated` error; wrong credentials close with 4401, and so does
+silence for `CHRONICLE_WS_AUTH_TIMEOUT` seconds. Each call needs the role its method
+names under `x-methods` (`needs`) on the chronicle its params name (`forbidden` error
+otherwise); subscriptions and reads of everything only carry readable chronicles.
+
+Limits: `CHRONICLE_WS_MAX_CALLS` open calls and `CHRONICLE_WS_MAX_SUBSCRIPTIONS`
+subscriptions per connection (a `too_many` error for the next), and
+`CHRONICLE_WS_MAX_CONNECTIONS_PER_PRINCIPAL` connections per principal (close 4429).
+
 Keep-alive: the server sends `ping` every `CHRONICLE_WS_PING_INTERVAL` seconds and closes
 with 4408 when no `pong` arrives within `CHRONICLE_WS_PONG_TIMEOUT`. A client `ping` gets a
 `pong` with the same `data` at once.
 
 Close codes: 1001 server shutting down (subscriptions first end with reason "shutdown"),
 1003 binary frame, 1007 not JSON, 1008 client stopped reading, 1009 frame too large,
-4408 no pong.
+4401 not authenticated, 4408 no pong, 4429 too many connections for the principal.
 
 Methods and their params are listed under `x-methods`; error codes are the REST codes.
 
@@ -120,6 +134,7 @@ def asyncapi_document() -> dict[str, Any]:
             name: {
                 "kind": m.kind,
                 "accepts_sends": m.accepts_sends,
+                "needs": str(m.need),
                 "description": " ".join((m.handler.__doc__ or "").split()),
                 "params": ref(m.params),
             }

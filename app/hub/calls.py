@@ -8,8 +8,11 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel
 
+from app.auth.authenticator import Authenticator
 from app.config import Settings
+from app.domain.access import Caller, Need
 from app.domain.limits import PublishLimits
+from app.errors import ChronicleError
 from app.storage.group_commit import GroupCommitter
 from app.storage.notifications import Listener
 
@@ -23,6 +26,8 @@ class CallContext:
     backpressure that keeps a slow client's memory bounded."""
 
     call_id: Any
+    caller: Caller
+    authenticator: Authenticator
     pool: asyncpg.Pool
     appender: GroupCommitter
     settings: Settings
@@ -31,6 +36,9 @@ class CallContext:
     stats: Callable[[], dict[str, Any]] = dict
     inbox: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
+    reject: Callable[[ChronicleError], None] = lambda error: None
+    """Refuse one ``send`` with an ``error`` frame (``details.frame`` "send"); the call stays
+    open."""
 
     async def receive(self) -> Any:
         """The ``data`` of the next ``send`` frame, or END_OF_INPUT after ``end``."""
@@ -49,12 +57,16 @@ Handler = Callable[[CallContext, Any], Awaitable[Any]]
 
 @dataclass(frozen=True)
 class Method:
-    """A hub method. ``accepts_sends``: client- or bidirectional streaming."""
+    """A hub method. ``accepts_sends``: client- or bidirectional streaming. ``need`` is
+    authorized on the chronicle named by the params field ``chronicle_param`` before the
+    handler runs (the same rule as the REST routes)."""
 
     name: str
     params: type[BaseModel]
     handler: Handler
     kind: str
+    need: Need
+    chronicle_param: str
     accepts_sends: bool = False
 
 
@@ -62,12 +74,19 @@ METHODS: dict[str, Method] = {}
 
 
 def method(
-    name: str, params: type[BaseModel], kind: str = "unary", accepts_sends: bool = False
+    name: str,
+    params: type[BaseModel],
+    kind: str = "unary",
+    accepts_sends: bool = False,
+    *,
+    need: Need,
+    chronicle_param: str = "chronicle",
 ) -> Callable[[Handler], Handler]:
-    """Register ``handler`` as the hub method ``name``; its return value is the end result."""
+    """Register ``handler`` as the hub method ``name``; its return value is the end result.
+    ``need`` is required: no method is registered without saying who may call it."""
 
     def register(handler: Handler) -> Handler:
-        METHODS[name] = Method(name, params, handler, kind, accepts_sends)
+        METHODS[name] = Method(name, params, handler, kind, need, chronicle_param, accepts_sends)
         return handler
 
     return register

@@ -61,13 +61,25 @@ class PongFrame(_Frame):
     data: Any = None
 
 
+class AuthFrame(_Frame):
+    """Credentials, for clients that cannot send an ``Authorization`` header at the
+    handshake (browsers): an API key, or a username and password. The first frame of an
+    unauthenticated connection; answered by ack (``of`` "auth") or error, then close 4401."""
+
+    type: Literal["auth"]
+    id: CallId | None = None
+    key: str | None = None
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)
+
+
 ClientFrame = Annotated[
-    CallFrame | SendFrame | EndFrame | CancelFrame | PingFrame | PongFrame,
+    CallFrame | SendFrame | EndFrame | CancelFrame | PingFrame | PongFrame | AuthFrame,
     Field(discriminator="type"),
 ]
 client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 
-CLIENT_FRAME_TYPES = ("call", "send", "end", "cancel", "ping", "pong")
+CLIENT_FRAME_TYPES = ("call", "send", "end", "cancel", "ping", "pong", "auth")
 
 
 # server -> client
@@ -104,11 +116,13 @@ class ErrorFrame(_Frame):
 
 
 class AckFrame(_Frame):
-    """A send, end or cancel frame was accepted; ``of`` names which."""
+    """A send, end, cancel or auth frame was accepted; ``of`` names which. For auth,
+    ``principal`` is who the connection now acts as (``id`` as the auth frame had it)."""
 
     type: Literal["ack"] = "ack"
-    id: CallId
-    of: Literal["send", "end", "cancel"]
+    id: CallId | None
+    of: Literal["send", "end", "cancel", "auth"]
+    principal: str | None = None
 
 
 class ServerPingFrame(_Frame):

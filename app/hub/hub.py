@@ -1,12 +1,15 @@
 """The process-wide hub: its sessions, shared resources, stats and graceful shutdown."""
 
 import asyncio
+from collections import Counter
 from typing import Any
 
 import asyncpg
 from starlette.websockets import WebSocket
 
+from app.auth.authenticator import Authenticator
 from app.config import Settings
+from app.domain.access import Caller
 from app.hub import methods  # noqa: F401  (registers the methods)
 from app.hub.metrics import WS_CONNECTIONS
 from app.hub.session import Session
@@ -23,13 +26,17 @@ class Hub:
         settings: Settings,
         listener: Listener,
         appender: GroupCommitter,
+        authenticator: Authenticator,
     ) -> None:
         self.pool = pool
+        self.authenticator = authenticator
         self.appender = appender
         self.settings = settings
         self.listener = listener
         self.sessions: set[Session] = set()
         self.closing = False
+        self._per_principal: Counter[int] = Counter()
+        self._admitted: dict[Session, int] = {}
 
     async def serve(self, websocket: WebSocket) -> None:
         session = Session(websocket, self)
@@ -42,7 +49,29 @@ class Hub:
             await session.run()
         finally:
             self.sessions.discard(session)
+            self._release(session)
             WS_CONNECTIONS.dec()
+
+    def admit(self, session: Session, caller: Caller) -> bool:
+        """Count ``session`` against its principal's cap; False if the cap is reached.
+        Auth off (no principal): no cap, there is nobody to tell apart."""
+        if caller.principal_id is None:
+            return True
+        if (
+            self._per_principal[caller.principal_id]
+            >= self.settings.ws_max_connections_per_principal
+        ):
+            return False
+        self._per_principal[caller.principal_id] += 1
+        self._admitted[session] = caller.principal_id
+        return True
+
+    def _release(self, session: Session) -> None:
+        principal_id = self._admitted.pop(session, None)
+        if principal_id is not None:
+            self._per_principal[principal_id] -= 1
+            if not self._per_principal[principal_id]:
+                del self._per_principal[principal_id]
 
     def stats(self) -> dict[str, Any]:
         return {

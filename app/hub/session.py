@@ -10,11 +10,14 @@ import structlog
 from pydantic import BaseModel, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from app.errors import ChronicleError, error_body
+from app.domain.access import ANONYMOUS_ADMIN, Caller
+from app.domain.credentials import Credentials, KeyCredentials, PasswordCredentials
+from app.errors import ChronicleError, UnauthenticatedError, error_body
 from app.hub import close_codes
 from app.hub.calls import END_OF_INPUT, METHODS, CallContext, Method
 from app.hub.frames import (
     CLIENT_FRAME_TYPES,
+    AuthFrame,
     CallFrame,
     CancelFrame,
     EndFrame,
@@ -37,6 +40,10 @@ def _default(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+_CLOSE_AFTER: Any = object()
+"""The type of an outbox entry that tells the sender to close the socket there."""
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -62,6 +69,9 @@ class Session:
         self.calls: dict[Any, _Call] = {}
         self._ponged = asyncio.Event()
         self._closed = False
+        self.caller: Caller | None = None
+        """Who the connection acts as; None until it authenticates."""
+        self._authenticated = asyncio.Event()
         self.frames_sent = 0
         self.opened_at = time.monotonic()
 
@@ -69,10 +79,13 @@ class Session:
 
     async def run(self) -> None:
         await self.websocket.accept()
+        if not await self._authenticate_handshake():
+            return
         tasks = [
             asyncio.create_task(self._receive_loop()),
             asyncio.create_task(self._send_loop()),
             asyncio.create_task(self._keepalive()),
+            asyncio.create_task(self._auth_deadline()),
         ]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -108,11 +121,105 @@ class Session:
                     await asyncio.sleep(0.01)
         await self.close(close_codes.GOING_AWAY, reason)
 
+    # authentication
+
+    async def _authenticate_handshake(self) -> bool:
+        """Authenticate from the handshake's ``Authorization`` header, if it has one
+        (else an auth frame must come first); False if the connection was closed."""
+        authenticator = self.hub.authenticator
+        if not authenticator.enabled:
+            return await self._admit(ANONYMOUS_ADMIN)
+        header = self.websocket.headers.get("authorization")
+        if header is None:
+            return True
+        try:
+            caller = await authenticator.authenticate_header(header)
+        except UnauthenticatedError as error:
+            await self.close(close_codes.UNAUTHENTICATED, error.detail)
+            return False
+        return await self._admit(caller)
+
+    async def _admit(self, caller: Caller) -> bool:
+        """Let ``caller`` in unless it holds its cap of connections (then close 4429)."""
+        if not self.hub.admit(self, caller):
+            limit = self.hub.settings.ws_max_connections_per_principal
+            await self.close(
+                close_codes.TOO_MANY_CONNECTIONS,
+                f"{caller.principal} has {limit} connections open already "
+                "(CHRONICLE_WS_MAX_CONNECTIONS_PER_PRINCIPAL): close one first",
+            )
+            return False
+        self.caller = caller
+        self._authenticated.set()
+        structlog.contextvars.bind_contextvars(principal=caller.principal)
+        return True
+
+    async def _auth_deadline(self) -> None:
+        timeout = self.hub.settings.ws_auth_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                await self._authenticated.wait()
+        except TimeoutError:
+            await self.close(
+                close_codes.UNAUTHENTICATED,
+                f"no credentials within {timeout:g}s: send an auth frame first",
+            )
+            return
+        await asyncio.Event().wait()  # authenticated: nothing more to watch
+
+    async def _authenticate_frame(self, frame: AuthFrame) -> None:
+        if self.caller is not None:
+            if not self.hub.authenticator.enabled:
+                self._reply({"type": "ack", "id": frame.id, "of": "auth", "principal": None})
+                return
+            self._reply(
+                error_frame(
+                    frame.id,
+                    "invalid_frame",
+                    f"this connection acts as {self.caller.principal} already; "
+                    "open another connection to use other credentials",
+                    frame="auth",
+                )
+            )
+            return
+        credentials: Credentials
+        if frame.key is not None:
+            credentials = KeyCredentials(frame.key)
+        elif frame.username is not None and frame.password is not None:
+            credentials = PasswordCredentials(frame.username, frame.password)
+        else:
+            self._reply(
+                error_frame(
+                    frame.id,
+                    "invalid_frame",
+                    "an auth frame carries a key, or a username and a password",
+                    frame="auth",
+                )
+            )
+            return
+        try:
+            caller = await self.hub.authenticator.authenticate(credentials)
+        except UnauthenticatedError as error:
+            self._reply({"type": "error", "id": frame.id, "error": error_body(error)})
+            self._close_after_replies(close_codes.UNAUTHENTICATED, error.detail)
+            return
+        if await self._admit(caller):
+            self._reply(
+                {"type": "ack", "id": frame.id, "of": "auth", "principal": caller.principal}
+            )
+
+    def _close_after_replies(self, code: int, reason: str) -> None:
+        """Close once the replies queued so far are written (they are sent in order)."""
+        self.outbox.put_reply({"type": _CLOSE_AFTER, "code": code, "reason": reason})
+
     # loops
 
     async def _send_loop(self) -> None:
         while True:
             frame = await self.outbox.get()
+            if frame["type"] is _CLOSE_AFTER:
+                await self.close(frame["code"], frame["reason"])
+                return
             try:
                 await self.websocket.send_text(encode(frame))
                 self.frames_sent += 1
@@ -208,7 +315,20 @@ class Session:
                 )
             )
             return
+        if self.caller is None and not isinstance(frame, AuthFrame | PingFrame | PongFrame):
+            self._reply(
+                error_frame(
+                    getattr(frame, "id", None),
+                    "unauthenticated",
+                    'authenticate first: send {"type": "auth", "key": "<API key>"} '
+                    "(or username and password), or an Authorization header with the handshake",
+                    frame=raw["type"],
+                )
+            )
+            return
         match frame:
+            case AuthFrame():
+                await self._authenticate_frame(frame)
             case CallFrame():
                 self._open_call(frame)
             case SendFrame():
@@ -283,30 +403,65 @@ class Session:
                 )
             )
             return
-        try:
-            params = method.params.model_validate(frame.params)
-        except ValidationError as error:
-            self._reply(_validation_error(frame.id, error))
+        refused = self._over_limit(method)
+        if refused is not None:
+            self._reply(error_frame(frame.id, "too_many", refused))
             return
 
         async def emit(data: Any) -> None:
             await self.outbox.put({"type": "data", "id": frame.id, "data": data})
 
+        def reject(error: ChronicleError) -> None:
+            body = error_body(error)
+            body["details"] = {**body["details"], "frame": "send"}
+            self._reply({"type": "error", "id": frame.id, "error": body})
+
+        assert self.caller is not None
         ctx = CallContext(
             call_id=frame.id,
+            caller=self.caller,
+            authenticator=self.hub.authenticator,
             pool=self.hub.pool,
             appender=self.hub.appender,
             settings=self.hub.settings,
             listener=self.hub.listener,
             emit=emit,
             stats=self.hub.stats,
+            reject=reject,
         )
         call = _Call(method, ctx)
         self.calls[frame.id] = call
-        call.task = asyncio.create_task(self._run_call(frame.id, call, params))
+        call.task = asyncio.create_task(self._run_call(frame.id, call, frame.params))
 
-    async def _run_call(self, call_id: Any, call: _Call, params: BaseModel) -> None:
+    def _over_limit(self, method: Method) -> str | None:
+        """Why one more call of ``method`` may not open now, or None."""
+        settings = self.hub.settings
+        if len(self.calls) >= settings.ws_max_calls:
+            return (
+                f"{settings.ws_max_calls} calls are open on this connection "
+                "(CHRONICLE_WS_MAX_CALLS): wait for one to end"
+            )
+        if method.kind == "bidirectional":
+            open_ = sum(1 for c in self.calls.values() if c.method.kind == "bidirectional")
+            if open_ >= settings.ws_max_subscriptions:
+                return (
+                    f"{settings.ws_max_subscriptions} subscriptions are open on this "
+                    "connection (CHRONICLE_WS_MAX_SUBSCRIPTIONS): stop one first"
+                )
+        return None
+
+    async def _run_call(self, call_id: Any, call: _Call, raw_params: dict[str, Any]) -> None:
+        method = call.method
         try:
+            # Authorized on the chronicle as sent, before the params are validated (as REST
+            # does with the raw path): a caller without access learns nothing about them.
+            # A missing or malformed chronicle passes here only to fail validation, or,
+            # where it is optional, to read just what the caller may read.
+            named = raw_params.get(method.chronicle_param)
+            call.ctx.caller = await self.hub.authenticator.authorize(
+                call.ctx.caller, method.need, named if isinstance(named, str) else None
+            )
+            params = method.params.model_validate(raw_params)
             result = await call.method.handler(call.ctx, params)
             frame: dict[str, Any] = {"type": "end", "id": call_id, "result": result}
         except asyncio.CancelledError:

@@ -88,15 +88,21 @@ def _json(value: dict[str, Any]) -> str:
     return encode_json(value, "attributes")
 
 
-async def create_chronicle(pool: asyncpg.Pool, name: str, attributes: dict[str, Any]) -> Chronicle:
-    """Create a chronicle; ChronicleExistsError when the name is taken."""
+async def create_chronicle(
+    pool: asyncpg.Pool, name: str, attributes: dict[str, Any], owner_id: int | None = None
+) -> Chronicle:
+    """Create a chronicle; ChronicleExistsError when the name is taken. ``owner_id``, a
+    principal, is made its admin in the same statement, so it is never left unmanaged."""
     with refused_values():
         row = await pool.fetchrow(
-            "INSERT INTO chronicles (name, attributes) VALUES ($1, $2::jsonb) "
-            "ON CONFLICT (name) DO NOTHING "
-            "RETURNING name, attributes::text AS attributes, created_at",
+            "WITH c AS (INSERT INTO chronicles (name, attributes) VALUES ($1, $2::jsonb) "
+            "ON CONFLICT (name) DO NOTHING RETURNING id, name, attributes, created_at), "
+            "g AS (INSERT INTO grants (principal_id, chronicle_id, role) "
+            "SELECT $3, id, 'admin' FROM c WHERE $3::bigint IS NOT NULL) "
+            "SELECT name, attributes::text AS attributes, created_at FROM c",
             name,
             _json(attributes),
+            owner_id,
         )
     if row is None:
         raise ChronicleExistsError(f"chronicle {name!r} already exists", chronicle=name)
@@ -113,13 +119,17 @@ async def get_chronicle(pool: asyncpg.Pool, name: str) -> Chronicle:
     return _chronicle(row)
 
 
-async def list_chronicles(pool: asyncpg.Pool, after: str | None, limit: int) -> Page[Chronicle]:
-    """Chronicles in name order, after the name ``after``."""
+async def list_chronicles(
+    pool: asyncpg.Pool, after: str | None, limit: int, only_ids: frozenset[int] | None = None
+) -> Page[Chronicle]:
+    """Chronicles in name order, after the name ``after``; ``only_ids``: just those."""
     rows = await pool.fetch(
         "SELECT name, attributes::text AS attributes, created_at FROM chronicles "
-        "WHERE $1::text IS NULL OR name > $1 ORDER BY name LIMIT $2",
+        "WHERE ($1::text IS NULL OR name > $1) AND ($3::bigint[] IS NULL OR id = ANY($3)) "
+        "ORDER BY name LIMIT $2",
         after,
         limit + 1,
+        None if only_ids is None else list(only_ids),
     )
     items = [_chronicle(r) for r in rows[:limit]]
     return Page(items=items, next=items[-1].name if len(rows) > limit else None)

@@ -2,11 +2,15 @@
 
 import logging
 import warnings
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import structlog
+from pydantic import SecretStr
+
+from app.config import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -66,3 +70,13 @@ class EmbeddedPostgres:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def with_database(settings: Settings, stack: ExitStack) -> Settings:
+    """Settings with a database URL: the configured one, or that of an embedded server
+    started in ``settings.data_dir`` and stopped when ``stack`` closes."""
+    if settings.database_url is not None:
+        return settings
+    embedded = stack.enter_context(EmbeddedPostgres(settings.data_dir))
+    assert embedded.url is not None
+    return settings.model_copy(update={"database_url": SecretStr(embedded.url)})

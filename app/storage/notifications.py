@@ -11,6 +11,9 @@ from app.storage.appender import NOTIFY_CHANNEL
 
 log = structlog.get_logger(__name__)
 
+GROUP_CHANNEL = "chronicle_groups"
+"""Persistent subscription groups: the payload is the id of a group whose state changed."""
+
 
 class Listener:
     """Listens on ``NOTIFY_CHANNEL`` over a dedicated connection (not from the pool).
@@ -24,6 +27,7 @@ class Listener:
         self._dsn = dsn
         self._reconnect_delay = reconnect_delay
         self._wakers: set[asyncio.Event] = set()
+        self._group_wakers: dict[str, set[asyncio.Event]] = {}
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self.notifications = 0
@@ -53,9 +57,29 @@ class Listener:
         finally:
             self._wakers.discard(event)
 
+    @contextlib.contextmanager
+    def group_waker(self, group_id: int) -> Iterator[asyncio.Event]:
+        """An event set after every commit seen, and after every change to the group."""
+        event = asyncio.Event()
+        key = str(group_id)
+        self._wakers.add(event)
+        self._group_wakers.setdefault(key, set()).add(event)
+        try:
+            yield event
+        finally:
+            self._wakers.discard(event)
+            wakers = self._group_wakers.get(key, set())
+            wakers.discard(event)
+            if not wakers:
+                self._group_wakers.pop(key, None)
+
     def wake_all(self) -> None:
         # Never awaits a follower: setting an Event is all the fan-out does.
         for event in self._wakers:
+            event.set()
+
+    def _on_group_notify(self, _conn: object, _pid: object, _channel: object, payload: str) -> None:
+        for event in self._group_wakers.get(payload, ()):
             event.set()
 
     def _on_notify(self, *_: object) -> None:
@@ -70,6 +94,7 @@ class Listener:
                 conn = await asyncpg.connect(self._dsn)
                 conn.add_termination_listener(lambda _, lost=lost: lost.set())
                 await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+                await conn.add_listener(GROUP_CHANNEL, self._on_group_notify)
                 self.connected.set()
                 self.connects += 1
                 log.info("listener_connected", channel=NOTIFY_CHANNEL)

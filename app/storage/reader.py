@@ -148,14 +148,19 @@ async def read_all(
     limit: int,
     chronicle: str | None = None,
     patterns: list[Pattern] | None = None,
+    chronicle_ids: frozenset[int] | None = None,
 ) -> EventSlice:
     """The global log in position (= commit) order, from ``from_position`` inclusive.
+
+    ``chronicle_ids`` (None: all) keeps only events of those chronicles: what a caller
+    without a server admin's rights may read.
 
     ``patterns`` (None: every type) filter by type in SQL, as a regex over the position
     index walk. ``next`` is always set, so a follower can poll from it; it is one past
     the last position returned, or ``from_position`` when nothing was found. With
-    ``patterns``, a page shorter than ``limit`` instead ends at the store's last
-    position, so a follower of a rare type does not rescan the same stretch each poll.
+    ``patterns`` or ``chronicle_ids``, a page shorter than ``limit`` instead ends at the
+    store's last position, so a follower of a rare match does not rescan the same stretch
+    each poll.
     """
     if patterns == []:
         return EventSlice(events=[], next=from_position)
@@ -164,6 +169,9 @@ async def read_all(
     if chronicle is not None:
         params.append(await chronicle_id(pool, chronicle))
         conditions.append(f"e.chronicle_id = ${len(params)}")
+    if chronicle_ids is not None:
+        params.append(list(chronicle_ids))
+        conditions.append(f"e.chronicle_id = ANY(${len(params)}::bigint[])")
     if patterns is not None:
         params.append(patterns_regex(patterns))
         conditions.append(f"e.type ~ ${len(params)}")
@@ -172,7 +180,7 @@ async def read_all(
         f"SELECT {EVENT_COLUMNS} {_FROM} WHERE {' AND '.join(conditions)} "
         f"ORDER BY e.position LIMIT ${len(params)}"
     )
-    if patterns is None:
+    if patterns is None and chronicle_ids is None:
         events = [recorded_event(r) for r in await pool.fetch(page, *params)]
         return EventSlice(events=events, next=events[-1].position + 1 if events else from_position)
     # One statement, one snapshot: position order is commit order (storage/appender.py),

@@ -10,8 +10,10 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Double,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     Sequence,
     Text,
@@ -19,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
 
@@ -211,3 +213,105 @@ class GrantRow(SQLModel, table=True):
         )
     )
     role: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class SubscriptionGroupRow(SQLModel, table=True):
+    """A persistent subscription (consumer group): its scope, settings and read cursor.
+
+    Named per chronicle; a group with no chronicle follows everything, and those names are
+    unique among themselves."""
+
+    __tablename__ = "subscription_groups"
+    __table_args__ = (
+        UniqueConstraint("chronicle_id", "name", name="subscription_groups_chronicle_name_key"),
+        Index(
+            "subscription_groups_all_name_key",
+            "name",
+            unique=True,
+            postgresql_where=text("chronicle_id IS NULL"),
+        ),
+        CheckConstraint(
+            "strategy IN ('round_robin', 'dispatch_to_single')",
+            name="subscription_groups_strategy_check",
+        ),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    chronicle_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, ForeignKey("chronicles.id", ondelete="CASCADE")),
+    )
+    stream: str | None = Field(default=None, sa_column=Column(Text))
+    types: list[str] | None = Field(default=None, sa_column=Column(ARRAY(Text)))
+    # As created: 'start', 'end' or a position; read_cursor is where reading goes on.
+    start: str = Field(sa_column=Column(Text, nullable=False))
+    read_cursor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Index of the consumer (in join order) that round robin serves next.
+    turn: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    ack_timeout: float = Field(sa_column=Column(Double, nullable=False))
+    max_retries: int = Field(sa_column=Column(Integer, nullable=False))
+    max_in_flight: int = Field(sa_column=Column(Integer, nullable=False))
+    strategy: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+
+
+class SubscriptionConsumerRow(SQLModel, table=True):
+    """A consumer connected to a group, on any server process. Its process renews the lease;
+    a consumer whose lease lapsed (its process died) is removed by the next dispatch."""
+
+    __tablename__ = "subscription_consumers"
+
+    group_id: int = Field(
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("subscription_groups.id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
+    # What the consumer asked for; the group's own limit caps it. NULL: the group's.
+    max_in_flight: int | None = Field(default=None, sa_column=Column(Integer))
+    joined_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SubscriptionEntryRow(SQLModel, table=True):
+    """An event a group has read but not finished: pending, in flight to one consumer, or
+    parked. Acked and skipped events are deleted; the rows are the delivery state."""
+
+    __tablename__ = "subscription_entries"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('pending', 'inflight', 'parked')", name="subscription_entries_state_check"
+        ),
+        Index("subscription_entries_state_idx", "group_id", "state", "position"),
+    )
+
+    group_id: int = Field(
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("subscription_groups.id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    event_id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), nullable=False))
+    state: str = Field(
+        default="pending", sa_column=Column(Text, nullable=False, server_default="pending")
+    )
+    retries: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    consumer: UUID | None = Field(default=None, sa_column=Column(PG_UUID(as_uuid=True)))
+    deadline: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # Taken by its consumer's connection; until then it is assigned but not yet sent.
+    sent: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    # Taken back from the parked list: below the checkpoint already, finished on its own.
+    replayed: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    parked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -16,7 +16,7 @@ from app.config import Settings
 from app.hub.server import GracefulServer
 from app.main import create_app
 from tests.conftest import free_port
-from tests.support import TIMEOUT
+from tests.support import ADMIN_KEY, AUTH, TIMEOUT
 
 
 def ws_url(base: str) -> str:
@@ -51,11 +51,21 @@ async def serve(settings: Settings) -> AsyncIterator[tuple[str, GracefulServer]]
 async def uvicorn_process(database_url: str, **settings: str) -> AsyncIterator[str]:
     """A second server as a real separate uvicorn process on the same database;
     ``settings`` become CHRONICLE_* variables."""
+    async with uvicorn_subprocess(database_url, **settings) as (base, _):
+        yield base
+
+
+@asynccontextmanager
+async def uvicorn_subprocess(
+    database_url: str, **settings: str
+) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As uvicorn_process, also yielding the process (to kill it without a goodbye)."""
     port = free_port()
     env = {
         **os.environ,
         "CHRONICLE_DATABASE_URL": database_url,
         "CHRONICLE_LOG_JSON": "false",
+        "CHRONICLE_ADMIN_KEY": ADMIN_KEY,
         **{f"CHRONICLE_{k.upper()}": v for k, v in settings.items()},
     }
     root = Path(__file__).resolve().parents[2]
@@ -78,7 +88,10 @@ async def uvicorn_process(database_url: str, **settings: str) -> AsyncIterator[s
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=base) as http, asyncio.timeout(TIMEOUT * 3):
+        async with (
+            httpx.AsyncClient(base_url=base, headers=AUTH) as http,
+            asyncio.timeout(TIMEOUT * 3),
+        ):
             while True:
                 assert process.poll() is None, "the second server exited"
                 try:
@@ -87,7 +100,7 @@ async def uvicorn_process(database_url: str, **settings: str) -> AsyncIterator[s
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.05)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         await asyncio.to_thread(process.wait, TIMEOUT)

@@ -9,11 +9,11 @@ import pytest
 
 from app.client import CallError, ChronoLog, Connection
 from tests.integration.hub_servers import ws_url
-from tests.support import TIMEOUT, fresh_name
+from tests.support import ADMIN_KEY, TIMEOUT, fresh_name
 
 
 async def test_photonpump_style(server: str, chronicle: str) -> None:
-    async with Connection(ws_url(server)) as conn:
+    async with Connection(ws_url(server), api_key=ADMIN_KEY) as conn:
         assert await conn.ping() > 0
         written = await conn.publish_event(
             chronicle, "orders", "order/created", {"id": 1}, expected_version="no_stream"
@@ -38,7 +38,7 @@ async def test_photonpump_style(server: str, chronicle: str) -> None:
 
 
 async def test_volt_style_call_objects(server: str, chronicle: str) -> None:
-    async with Connection(ws_url(server)) as conn:
+    async with Connection(ws_url(server), api_key=ADMIN_KEY) as conn:
         events: list[Any] = []
         ended = asyncio.Event()
         errors: list[CallError] = []
@@ -72,7 +72,7 @@ async def test_volt_style_call_objects(server: str, chronicle: str) -> None:
 
 
 async def test_chronolog_helper(server: str) -> None:
-    async with Connection(ws_url(server)) as conn:
+    async with Connection(ws_url(server), api_key=ADMIN_KEY) as conn:
         log = ChronoLog(conn, client_id="writer-1")
         name = fresh_name("cl")
         assert await log.create_chronicle(name, {"owner": "me"}) is True
@@ -93,7 +93,7 @@ async def test_chronolog_helper(server: str) -> None:
 
 
 async def test_connection_lost_fails_open_calls(server: str, chronicle: str) -> None:
-    conn = Connection(ws_url(server))
+    conn = Connection(ws_url(server), api_key=ADMIN_KEY)
     await conn.connect()
     subscription = await conn.subscribe_to(chronicle, "s")
     await conn.close()

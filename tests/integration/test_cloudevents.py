@@ -17,6 +17,7 @@ from cloudevents.core.v1.event import CloudEvent
 from app.client import Connection
 from app.schemas.cloudevents import parse_rfc3339, rfc3339
 from tests.integration.hub_servers import ws_url
+from tests.support import ADMIN_KEY
 
 CE = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
@@ -55,7 +56,7 @@ async def _publish(client: httpx.AsyncClient, chronicle: str, stream: str) -> li
 
 @pytest.fixture
 async def conn(server: str) -> AsyncIterator[Connection]:
-    async with Connection(ws_url(server)) as c:
+    async with Connection(ws_url(server), api_key=ADMIN_KEY) as c:
         yield c
 
 

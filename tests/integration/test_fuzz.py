@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import free_port
-from tests.support import TIMEOUT
+from tests.support import ADMIN_KEY, AUTH, TIMEOUT
 
 EXAMPLES = os.environ.get("CHRONICLE_FUZZ_EXAMPLES", "25")
 # Schema-valid but refused on purpose: an inverted time range (start > end) and integers
@@ -27,6 +27,7 @@ def test_fuzzing_finds_no_server_error(database_url: str, repo_root: Path) -> No
         "CHRONICLE_DATABASE_URL": database_url,
         "CHRONICLE_PORT": str(port),
         "CHRONICLE_LOG_LEVEL": "warning",
+        "CHRONICLE_ADMIN_KEY": ADMIN_KEY,
     }
     server = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=env, cwd=repo_root)
     base = f"http://127.0.0.1:{port}"
@@ -35,7 +36,7 @@ def test_fuzzing_finds_no_server_error(database_url: str, repo_root: Path) -> No
         while True:
             assert server.poll() is None, "the server exited"
             try:
-                if httpx.get(f"{base}/ready").status_code == 200:
+                if httpx.get(f"{base}/ready", headers=AUTH).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -48,6 +49,9 @@ def test_fuzzing_finds_no_server_error(database_url: str, repo_root: Path) -> No
                 str(repo_root / "openapi" / "openapi.json"),
                 "--url",
                 base,
+                # As a server admin, so every operation is reached past its 401/403.
+                "--header",
+                f"Authorization: Bearer {ADMIN_KEY}",
                 "--max-examples",
                 EXAMPLES,
                 "--checks",

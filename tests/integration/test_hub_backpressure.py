@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 from app.client import Connection
 from app.config import Settings
 from tests.integration.hub_servers import serve, ws_url
-from tests.support import TIMEOUT
+from tests.support import ADMIN_KEY, AUTH, TIMEOUT
 
 EVENTS, BATCH, PAYLOAD = 1500, 50, 8000  # 12 MB: more than the server socket buffers (<= 4 MB)
 
@@ -38,8 +38,14 @@ async def test_slow_consumer_beside_a_fast_one(settings: Settings, chronicle: st
         url = ws_url(base)
         # max_queue=1: the slow client buffers one frame, then stops reading the socket
         async with (
-            connect(url, max_queue=1, max_size=None, sock=small_buffer_socket(url)) as slow,
-            Connection(url) as fast,
+            connect(
+                url,
+                additional_headers=AUTH,
+                max_queue=1,
+                max_size=None,
+                sock=small_buffer_socket(url),
+            ) as slow,
+            Connection(url, api_key=ADMIN_KEY) as fast,
         ):
             params = {"chronicle": chronicle, "stream": "s", "start": "start"}
             frame = {"type": "call", "id": "slow", "method": "subscribe", "params": params}
@@ -56,7 +62,7 @@ async def test_slow_consumer_beside_a_fast_one(settings: Settings, chronicle: st
                         return
 
             consuming = asyncio.create_task(consume_fast())
-            async with Connection(url) as writer:
+            async with Connection(url, api_key=ADMIN_KEY) as writer:
                 for _ in range(EVENTS // BATCH):
                     # random, so permessage-deflate cannot shrink it
                     events = [{"type": "t", "data": noise()} for _ in range(BATCH)]

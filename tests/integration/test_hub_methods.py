@@ -10,12 +10,12 @@ import pytest
 
 from app.client import CallError, Connection
 from tests.integration.hub_servers import ws_url
-from tests.support import fresh_name
+from tests.support import ADMIN_KEY, fresh_name
 
 
 @pytest.fixture
 async def conn(server: str) -> AsyncIterator[Connection]:
-    async with Connection(ws_url(server)) as c:
+    async with Connection(ws_url(server), api_key=ADMIN_KEY) as c:
         yield c
 
 

@@ -12,12 +12,12 @@ from websockets.exceptions import ConnectionClosed
 from app.client import Connection
 from app.config import Settings
 from tests.integration.hub_servers import serve, ws_url
-from tests.support import TIMEOUT, wait_for
+from tests.support import ADMIN_KEY, AUTH, TIMEOUT, wait_for
 
 
 @pytest.fixture
 async def raw(server: str) -> AsyncIterator[ClientConnection]:
-    async with connect(ws_url(server)) as ws:
+    async with connect(ws_url(server), additional_headers=AUTH) as ws:
         yield ws
 
 
@@ -127,7 +127,7 @@ async def test_binary_frame_closes_1003(raw: ClientConnection) -> None:
 
 
 async def test_other_connections_carry_on(server: str, raw: ClientConnection) -> None:
-    async with Connection(ws_url(server)) as other:
+    async with Connection(ws_url(server), api_key=ADMIN_KEY) as other:
         await raw.send("garbage")
         await closed_with(raw)
         assert await other.ping() > 0
@@ -141,7 +141,10 @@ def quick_settings(settings: Settings) -> Settings:
 
 
 async def test_oversize_frame_closes_1009(quick_settings: Settings) -> None:
-    async with serve(quick_settings) as (base, _), connect(ws_url(base)) as ws:
+    async with (
+        serve(quick_settings) as (base, _),
+        connect(ws_url(base), additional_headers=AUTH) as ws,
+    ):
         await send(ws, {"type": "ping", "data": "x" * 3000})
         code, reason = await closed_with(ws)
         assert code == 1009 and "limit is 2000" in (reason or "")
@@ -149,16 +152,18 @@ async def test_oversize_frame_closes_1009(quick_settings: Settings) -> None:
 
 async def test_keep_alive(quick_settings: Settings) -> None:
     async with serve(quick_settings) as (base, _):
-        async with connect(ws_url(base)) as silent:
+        async with connect(ws_url(base), additional_headers=AUTH) as silent:
             assert (await receive(silent, "ping"))["type"] == "ping"
             code, reason = await closed_with(silent)  # never pongs
             assert code == 4408 and "no pong" in (reason or "")
-        async with connect(ws_url(base)) as polite:
+        async with connect(ws_url(base), additional_headers=AUTH) as polite:
             for _ in range(5):  # five rounds of ping/pong, well past the pong timeout
                 ping = await receive(polite, "ping")
                 await send(polite, {"type": "pong", "data": ping["data"]})
             await still_usable(polite)
-        async with Connection(ws_url(base)) as client:  # the client answers by itself
+        async with Connection(
+            ws_url(base), api_key=ADMIN_KEY
+        ) as client:  # the client answers by itself
             for _ in range(3):
                 await asyncio.sleep(quick_settings.ws_pong_timeout)  # let pings happen
             assert await client.ping() > 0
@@ -168,7 +173,7 @@ async def test_graceful_shutdown_ends_subscriptions_with_a_reason(
     settings: Settings, chronicle: str
 ) -> None:
     async with serve(settings) as (base, server):
-        client = Connection(ws_url(base))
+        client = Connection(ws_url(base), api_key=ADMIN_KEY)
         await client.connect()
         sub = await client.subscribe_to(chronicle, "s", start_from="end")
         server.should_exit = True
@@ -179,9 +184,9 @@ async def test_graceful_shutdown_ends_subscriptions_with_a_reason(
 
 
 async def test_a_vanished_client_leaves_nothing_behind(server: str, chronicle: str) -> None:
-    async with Connection(ws_url(server)) as observer:
+    async with Connection(ws_url(server), api_key=ADMIN_KEY) as observer:
         before = (await observer.call("stats"))["connections"]
-        async with connect(ws_url(server)) as gone:
+        async with connect(ws_url(server), additional_headers=AUTH) as gone:
             params = {"chronicle": chronicle, "stream": "s"}
             await send(gone, {"type": "call", "id": 1, "method": "subscribe", "params": params})
             await receive(gone, "data")

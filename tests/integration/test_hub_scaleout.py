@@ -7,7 +7,7 @@ import asyncpg
 from app.client import Connection
 from app.config import Settings
 from tests.integration.hub_servers import serve, uvicorn_process, ws_url
-from tests.support import TIMEOUT, wait_for
+from tests.support import ADMIN_KEY, TIMEOUT, wait_for
 
 
 async def test_events_cross_processes_both_ways(
@@ -16,8 +16,8 @@ async def test_events_cross_processes_both_ways(
     # Polling off in the other process: only a NOTIFY from this one can wake its subscriber.
     async with (
         uvicorn_process(database_url, ws_subscription_poll_interval="3600") as other,
-        Connection(ws_url(server)) as here,
-        Connection(ws_url(other)) as there,
+        Connection(ws_url(server), api_key=ADMIN_KEY) as here,
+        Connection(ws_url(other), api_key=ADMIN_KEY) as there,
     ):
         sub_there = await there.subscribe_to(chronicle, "s", start_from="end")
         sub_here = await here.subscribe_to(chronicle, start_from="end")
@@ -47,7 +47,7 @@ async def test_listener_reconnects_and_wakes_subscribers(
 ) -> None:
     """With polling off, only the LISTEN connection can wake a subscriber: kill it."""
     quiet = settings.model_copy(update={"ws_subscription_poll_interval": 3600.0})
-    async with serve(quiet) as (base, _), Connection(ws_url(base)) as conn:
+    async with serve(quiet) as (base, _), Connection(ws_url(base), api_key=ADMIN_KEY) as conn:
         sub = await conn.subscribe_to(chronicle, "s", start_from="end")
         killed = await pool.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "

@@ -9,12 +9,12 @@ import pytest
 
 from app.client import CallError, Connection, Subscription
 from tests.integration.hub_servers import ws_url
-from tests.support import TIMEOUT
+from tests.support import ADMIN_KEY, TIMEOUT
 
 
 @pytest.fixture
 async def conn(server: str) -> AsyncIterator[Connection]:
-    async with Connection(ws_url(server)) as c:
+    async with Connection(ws_url(server), api_key=ADMIN_KEY) as c:
         yield c
 
 
@@ -101,7 +101,7 @@ async def test_no_gap_no_duplicate_while_publishing_during_catch_up(
 ) -> None:
     """Writers publish concurrently while subscribers catch up through several pages."""
     history, writers, per_writer = 450, 4, 60
-    async with Connection(ws_url(server)) as writer:
+    async with Connection(ws_url(server), api_key=ADMIN_KEY) as writer:
         for start in range(0, history, 50):
             await publish(writer, chronicle, "hot", *range(start, start + 50))
 
@@ -113,7 +113,7 @@ async def test_no_gap_no_duplicate_while_publishing_during_catch_up(
                 ids.append(result["events"][0]["event_id"])
             return ids
 
-        async with Connection(ws_url(server)) as reader:
+        async with Connection(ws_url(server), api_key=ADMIN_KEY) as reader:
             chronicle_sub = await reader.subscribe_to(chronicle, start_from="start")
             stream_sub = await reader.subscribe_to(chronicle, "hot", start_from="start")
             # the global log, live only: concurrent commits must never be skipped

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import TIMEOUT, fresh_name
+from tests.support import ADMIN_KEY, TIMEOUT, fresh_name
 
 
 def walkthrough(repo_root: Path) -> str:
@@ -18,7 +18,15 @@ def walkthrough(repo_root: Path) -> str:
 
 
 async def test_walkthrough_runs(repo_root: Path, server: str) -> None:
-    script = walkthrough(repo_root).replace("http://127.0.0.1:8000", server)
+    # The key the reader pastes is the test server's admin key here.
+    script = re.sub(
+        r'^AUTH="Authorization: Bearer chr_[^"]*"$',
+        f'AUTH="Authorization: Bearer {ADMIN_KEY}"',
+        walkthrough(repo_root).replace("http://127.0.0.1:8000", server),
+        count=1,
+        flags=re.M,
+    )
+    assert ADMIN_KEY in script, "the walkthrough no longer sets AUTH to a key"
     process = await asyncio.create_subprocess_exec(
         "bash",
         "-euo",
@@ -42,11 +50,15 @@ async def test_walkthrough_runs(repo_root: Path, server: str) -> None:
     assert '"celsius":99' not in output  # the refused write left nothing behind
 
 
-async def test_client_example_runs(repo_root: Path, server: str) -> None:
+async def run_python_example(
+    repo_root: Path, marker: str, server: str, chronicle: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run the README's Python block after ``<!-- marker -->`` as written, against
+    ``server``, with "lab" as ``chronicle`` and the admin key in CHRONICLE_KEY."""
+    monkeypatch.setenv("CHRONICLE_KEY", ADMIN_KEY)
     text = (repo_root / "README.md").read_text()
-    block = re.search(r"<!-- client-example -->\n```python\n(.*?)```", text, re.S)
-    assert block, "README lost its client example"
-    chronicle = fresh_name("readme")
+    block = re.search(rf"<!-- {marker} -->\n```python\n(.*?)```", text, re.S)
+    assert block, f"README lost its {marker} block"
     source = (
         block.group(1)
         .replace("ws://127.0.0.1:8000", server.replace("http://", "ws://"))
@@ -59,3 +71,9 @@ async def test_client_example_runs(repo_root: Path, server: str) -> None:
     )
     async with asyncio.timeout(TIMEOUT * 2):
         await namespace["example"]()  # type: ignore[operator]
+
+
+async def test_client_example_runs(
+    repo_root: Path, server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await run_python_example(repo_root, "client-example", server, fresh_name("readme"), monkeypatch)

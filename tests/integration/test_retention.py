@@ -18,14 +18,14 @@ from app.storage.retention import Scavenger
 from tests.conftest import TEST_LIMITS
 from tests.integration.hub_servers import serve, ws_url
 from tests.integration.test_chronicles import assert_problem
-from tests.support import TIMEOUT, wait_for
+from tests.support import ADMIN_KEY, AUTH, TIMEOUT, wait_for
 
 ALL_TIME = {"start": 0, "end": 2**63 - 1}
 
 
 @pytest.fixture
 async def conn(server: str) -> AsyncIterator[Connection]:
-    async with Connection(ws_url(server)) as c:
+    async with Connection(ws_url(server), api_key=ADMIN_KEY) as c:
         yield c
 
 
@@ -302,7 +302,10 @@ async def test_the_app_runs_the_scavenger(
         retention_interval=0.05,
         **TEST_LIMITS,
     )
-    async with serve(settings) as (base, _), httpx.AsyncClient(base_url=base) as other:
+    async with (
+        serve(settings) as (base, _),
+        httpx.AsyncClient(base_url=base, headers=AUTH) as other,
+    ):
         await set_metadata(other, chronicle, "s", truncate_before=2)
 
         async def removed() -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import TIMEOUT, fresh_name
+from tests.support import ADMIN_KEY, TIMEOUT, fresh_name
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "chronicle_generated_client"
@@ -88,8 +88,8 @@ async def test_lifecycle_with_generated_python_client(server: str, generated: An
     replay_stream = generated(f"{api}.events.replay_stream")
 
     chronicle, stream = fresh_name("gen"), "room1"
-    async with client_module.Client(
-        base_url=server, timeout=TIMEOUT, raise_on_unexpected_status=True
+    async with client_module.AuthenticatedClient(
+        base_url=server, token=ADMIN_KEY, timeout=TIMEOUT, raise_on_unexpected_status=True
     ) as client:
         created = await create_chronicle.asyncio_detailed(
             client=client, body=models.ChronicleIn(name=chronicle)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.hub_servers import uvicorn_process
+from tests.support import ADMIN_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "interop" / "ts-client"
@@ -29,7 +30,7 @@ async def test_lifecycle_with_generated_ts_client(database_url: str) -> None:
             "--silent",
             "lifecycle",
             cwd=PROJECT,
-            env={**os.environ, "CHRONICLE_URL": base},
+            env={**os.environ, "CHRONICLE_URL": base, "CHRONICLE_KEY": ADMIN_KEY},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )

@@ -117,3 +117,30 @@ def test_unauthenticated_answers_carry_a_www_authenticate_challenge() -> None:
     error = UnauthenticatedError("send a key")
     assert error.status == 401
     assert error.headers()["WWW-Authenticate"].startswith("Bearer ")
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Bearer chr_x", credentials.KeyCredentials("chr_x")),
+        ("bearer   chr_x ", credentials.KeyCredentials("chr_x")),
+        ("Basic YW5uOnMzY3I6ZXQ=", credentials.PasswordCredentials("ann", "s3cr:et")),
+    ],
+)
+def test_authorization_headers_parse_into_credentials(
+    header: str, expected: credentials.Credentials
+) -> None:
+    assert credentials.parse_authorization(header) == expected
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["", "Bearer", "Bearer ", "Token abc", "Basic", "Basic !!!", "Basic Og==", "Basic YW5u"],
+)
+def test_malformed_authorization_headers_are_unauthenticated(header: str) -> None:
+    with pytest.raises(UnauthenticatedError):
+        credentials.parse_authorization(header)
+
+
+def test_a_password_never_shows_in_the_credentials_repr() -> None:
+    assert "s3cret" not in repr(credentials.PasswordCredentials("ann", "s3cret"))

@@ -1,158 +1,73 @@
-"""The consumer-group state machine: strategies, in-flight limits, acks, retries, parking."""
-
-from dataclasses import dataclass
-from uuid import UUID, uuid4
+"""Consumer-group rules: settings bounds, and which consumer gets each event."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from app.domain.group_delivery import (
-    EventNotInFlightError,
-    GroupSettings,
-    GroupState,
-    NackAction,
-    Strategy,
-)
+from app.domain.group_delivery import ConsumerRoom, GroupSettings, Strategy, assign
+from app.errors import InvalidInputError
 
 
-@dataclass(frozen=True)
-class Ev:
-    position: int
-    event_id: UUID
+def rooms(**room: int) -> list[ConsumerRoom[str]]:
+    return [ConsumerRoom(name, n) for name, n in room.items()]
 
 
-def events(*positions: int) -> list[Ev]:
-    return [Ev(p, uuid4()) for p in positions]
+def test_round_robin_alternates_and_remembers_whose_turn_it_is() -> None:
+    chosen, turn = assign(5, rooms(a=10, b=10), Strategy.ROUND_ROBIN, turn=0)
+    assert chosen == ["a", "b", "a", "b", "a"]
+    # The next dispatch goes on where this one stopped.
+    chosen, turn = assign(2, rooms(a=10, b=10), Strategy.ROUND_ROBIN, turn=turn)
+    assert chosen == ["b", "a"] and turn == 1
 
 
-def group(**settings: object) -> GroupState[Ev]:
-    return GroupState(GroupSettings(**settings), checkpoint=1)  # type: ignore[arg-type]
-
-
-def test_round_robin_alternates_and_acks_advance_the_checkpoint() -> None:
-    state = group()
-    state.add_consumer("a")
-    state.add_consumer("b")
-    batch = events(1, 2, 3, 4)
-    state.offer(batch, next_cursor=5)
-    sent = state.dispatch(now=0)
-    assert [(d.consumer, d.event.position) for d in sent] == [
-        ("a", 1),
-        ("b", 2),
-        ("a", 3),
-        ("b", 4),
-    ]
-    assert state.checkpoint == 1
-    state.ack("b", [batch[1].event_id])
-    assert state.checkpoint == 1  # 1 is still open: out-of-order acks do not skip it
-    state.ack("a", [batch[0].event_id, batch[2].event_id])
-    assert state.checkpoint == 4
-    state.ack("b", [batch[3].event_id])
-    assert state.checkpoint == 5
+def test_round_robin_skips_full_consumers() -> None:
+    chosen, _ = assign(4, rooms(a=1, b=0, c=5), Strategy.ROUND_ROBIN, turn=1)
+    assert chosen == ["c", "a", "c", "c"]
 
 
 def test_dispatch_to_single_fills_the_first_consumer_before_the_next() -> None:
-    state = group(strategy=Strategy.DISPATCH_TO_SINGLE, max_in_flight=2)
-    state.add_consumer("a")
-    state.add_consumer("b")
-    state.offer(events(1, 2, 3), next_cursor=4)
-    assert [d.consumer for d in state.dispatch(0)] == ["a", "a", "b"]
+    chosen, turn = assign(3, rooms(a=2, b=2), Strategy.DISPATCH_TO_SINGLE, turn=0)
+    assert chosen == ["a", "a", "b"] and turn == 0
 
 
-def test_in_flight_limit_holds_events_back_until_acked() -> None:
-    state = group(max_in_flight=2)
-    state.add_consumer("a", max_in_flight=5)  # may ask for fewer, not more
-    batch = events(1, 2, 3)
-    state.offer(batch, 4)
-    assert [d.event.position for d in state.dispatch(0)] == [1, 2]
-    assert state.dispatch(0) == []
-    state.ack("a", [batch[0].event_id])
-    assert [d.event.position for d in state.dispatch(0)] == [3]
+def test_no_room_or_no_consumer_assigns_nothing() -> None:
+    assert assign(3, rooms(a=0, b=-1), Strategy.ROUND_ROBIN, turn=0) == ([], 0)
+    assert assign(3, [], Strategy.DISPATCH_TO_SINGLE, turn=4) == ([], 4)
+    assert assign(0, rooms(a=3), Strategy.ROUND_ROBIN, turn=0) == ([], 0)
 
 
-def test_ack_timeout_redelivers_then_parks_after_max_retries() -> None:
-    state = group(ack_timeout=1.0, max_retries=1)
-    state.add_consumer("a")
-    [event] = events(1)
-    state.offer([event], 2)
-    assert state.dispatch(0)[0].retry_count == 0
-    assert state.expire(0.5) == 0
-    assert state.expire(1.0) == 1
-    again = state.dispatch(1.0)
-    assert [(d.event.position, d.retry_count) for d in again] == [(1, 1)]
-    state.expire(2.0)
-    assert state.dispatch(2.0) == []
-    [parked] = state.take_parked()
-    assert parked.event == event and parked.retries == 2 and "ack timeout" in parked.reason
-    assert state.checkpoint == 2
-    with pytest.raises(EventNotInFlightError):
-        state.ack("a", [event.event_id])  # late: it was parked
+@given(
+    pending=st.integers(0, 50),
+    room=st.lists(st.integers(-2, 10), max_size=6),
+    strategy=st.sampled_from(Strategy),
+    turn=st.integers(0, 20),
+)
+def test_assignments_respect_room_and_use_all_of_it(
+    pending: int, room: list[int], strategy: Strategy, turn: int
+) -> None:
+    consumers = [ConsumerRoom(i, r) for i, r in enumerate(room)]
+    chosen, _ = assign(pending, consumers, strategy, turn)
+    for consumer in consumers:
+        assert chosen.count(consumer.consumer) <= max(0, consumer.room)
+    assert len(chosen) == min(pending, sum(max(0, r) for r in room))
 
 
-def test_nack_retry_park_skip() -> None:
-    state = group(max_retries=3)
-    state.add_consumer("a")
-    retry, park, skip = events(1, 2, 3)
-    state.offer([retry, park, skip], 4)
-    state.dispatch(0)
-    state.nack("a", [retry.event_id], NackAction.RETRY)
-    state.nack("a", [park.event_id], NackAction.PARK, "bad payload")
-    state.nack("a", [skip.event_id], NackAction.SKIP)
-    assert [(d.event.position, d.retry_count) for d in state.dispatch(0)] == [(1, 1)]
-    [parked] = state.take_parked()
-    assert parked.event == park and parked.reason == "bad payload"
-    assert state.checkpoint == 1
-    state.ack("a", [retry.event_id])
-    assert state.checkpoint == 4
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"ack_timeout": 0},
+        {"ack_timeout": 0.001},
+        {"ack_timeout": -1.0},
+        {"ack_timeout": 1e9},
+        {"max_retries": -1},
+        {"max_in_flight": 0},
+        {"max_in_flight": 10**6},
+    ],
+)
+def test_settings_out_of_bounds_are_refused(settings: dict[str, float]) -> None:
+    with pytest.raises(InvalidInputError):
+        GroupSettings(**settings)  # type: ignore[arg-type]
 
 
-def test_unknown_or_foreign_event_ids_are_refused_and_change_nothing() -> None:
-    state = group()
-    state.add_consumer("a")
-    state.add_consumer("b")
-    first, second = events(1, 2)
-    state.offer([first, second], 3)
-    state.dispatch(0)  # a has 1, b has 2
-    with pytest.raises(EventNotInFlightError):
-        state.ack("a", [first.event_id, second.event_id])
-    with pytest.raises(EventNotInFlightError):
-        state.ack("a", [uuid4()])
-    assert state.in_flight("a") == 1 and state.checkpoint == 1
-
-
-def test_a_consumer_that_leaves_has_its_events_redelivered_to_others() -> None:
-    state = group(strategy=Strategy.DISPATCH_TO_SINGLE)
-    state.add_consumer("a")
-    state.add_consumer("b")
-    batch = events(1, 2)
-    state.offer(batch, 3)
-    assert {d.consumer for d in state.dispatch(0)} == {"a"}
-    state.remove_consumer("a")
-    again = state.dispatch(0)
-    assert [(d.consumer, d.event.position, d.retry_count) for d in again] == [
-        ("b", 1, 1),
-        ("b", 2, 1),
-    ]
-
-
-def test_replayed_parked_events_do_not_hold_back_the_checkpoint() -> None:
-    state = group()
-    state.add_consumer("a")
-    [old] = events(1)
-    state.offer([], 10)
-    state.offer_replayed([old])
-    assert state.checkpoint == 10
-    [delivery] = state.dispatch(0)
-    assert delivery.retry_count == 0
-    state.ack("a", [old.event_id])
-    assert state.take_finished_replays() == [1]
-
-
-def test_reading_stops_while_the_buffer_is_full() -> None:
-    state = GroupState[Ev](GroupSettings(), checkpoint=1, buffer_size=2)
-    state.offer(events(1), 2)
-    assert state.wants_more
-    state.offer(events(2), 3)
-    assert not state.wants_more
-    state.offer(events(1, 2), 3)  # already held: not duplicated
-    state.add_consumer("a")
-    assert [d.event.position for d in state.dispatch(0)] == [1, 2]
+def test_default_settings_are_valid() -> None:
+    assert GroupSettings().strategy is Strategy.ROUND_ROBIN

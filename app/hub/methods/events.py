@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from app.domain.access import READ, WRITE
 from app.domain.events import NewEvent
 from app.domain.expected_version import ExpectedVersion, parse_expected_version
 from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
@@ -83,7 +84,7 @@ async def _publish(
     return publish_out(chronicle, stream, result)
 
 
-@method("publish", PublishParams)
+@method("publish", PublishParams, need=WRITE)
 async def publish(ctx: CallContext, params: PublishParams) -> dict[str, Any]:
     return await _publish(
         ctx,
@@ -95,7 +96,7 @@ async def publish(ctx: CallContext, params: PublishParams) -> dict[str, Any]:
     )
 
 
-@method("get_event", GetEventParams)
+@method("get_event", GetEventParams, need=READ)
 async def get_event(ctx: CallContext, params: GetEventParams) -> EventOut | dict[str, Any]:
     return event_body(
         await reader.get_event(ctx.pool, params.chronicle, params.stream, params.version),
@@ -103,10 +104,13 @@ async def get_event(ctx: CallContext, params: GetEventParams) -> EventOut | dict
     )
 
 
-@method("read", ReadParams, kind="server_streaming")
+@method("read", ReadParams, kind="server_streaming", need=READ)
 async def read(ctx: CallContext, params: ReadParams) -> dict[str, Any]:
     """Emits one data frame per event; the end result says where to continue (``next``)."""
     page_size = ctx.settings.max_page_size
+    visible = None
+    if params.chronicle is None:
+        visible = (await ctx.authenticator.refreshed(ctx.caller)).chronicle_filter
     remaining = params.count
     cursor = params.from_
     sent = 0
@@ -119,7 +123,9 @@ async def read(ctx: CallContext, params: ReadParams) -> dict[str, Any]:
             )
             done = page.next is None
         else:
-            page = await reader.read_all(ctx.pool, cursor or 0, limit, params.chronicle)
+            page = await reader.read_all(
+                ctx.pool, cursor or 0, limit, params.chronicle, chronicle_ids=visible
+            )
             done = len(page.events) < limit
         for event in page.events:
             await ctx.emit(event_body(event, params.format))
@@ -132,7 +138,7 @@ async def read(ctx: CallContext, params: ReadParams) -> dict[str, Any]:
     return {"count": sent, "next": cursor}
 
 
-@method("replay", ReplayParams, kind="server_streaming")
+@method("replay", ReplayParams, kind="server_streaming", need=READ)
 async def replay(ctx: CallContext, params: ReplayParams) -> dict[str, Any]:
     """Events with ``start <= recorded_at <= end`` (nanoseconds), one data frame each."""
     if params.end < params.start:
@@ -165,7 +171,7 @@ class _AppendBatch(BaseModel):
     events: list[EventIn] = Field(min_length=1)
 
 
-@method("append", AppendParams, kind="client_streaming", accepts_sends=True)
+@method("append", AppendParams, kind="client_streaming", accepts_sends=True, need=WRITE)
 async def append(ctx: CallContext, params: AppendParams) -> dict[str, Any]:
     """Each ``send`` carries one event (an EventIn) or {"events": [...]}; at ``end`` they are
     published atomically, as one publish with the call's expected version."""

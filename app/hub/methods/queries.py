@@ -5,6 +5,7 @@ from uuid import UUID
 
 from pydantic import Field
 
+from app.domain.access import READ
 from app.domain.patterns import parse_patterns
 from app.domain.queries import LatestQuery, Order, OrderBy, TimeseriesQuery
 from app.hub.calls import CallContext, method
@@ -35,7 +36,7 @@ class QueryParams(Params):
     format: EventFormatName = Field(default="json", description=FORMAT_DESCRIPTION)
 
 
-@method("query", QueryParams)
+@method("query", QueryParams, need=READ)
 async def query(ctx: CallContext, params: QueryParams) -> QueryOut | dict[str, Any]:
     patterns = None if params.types is None else parse_patterns(params.types)
     if params.kind == "latest":

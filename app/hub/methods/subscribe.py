@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, StrictInt, model_validator
 
+from app.domain.access import READ
 from app.domain.events import RecordedEvent
 from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
 from app.domain.patterns import matches_any, parse_patterns
@@ -69,12 +70,18 @@ class Follower:
         self.patterns = None if params.types is None else parse_patterns(params.types)
         self.cursor = 0
         self.delivered = 0
+        # Fixed when the subscription starts: chronicles granted later are not added.
+        self.visible: frozenset[int] | None = None
 
     async def resolve_start(self) -> None:
         """Fix the cursor (and fail early on an unknown chronicle)."""
         p, pool = self.params, self.ctx.pool
         if p.chronicle is not None:
             await catalog.chronicle_id(pool, p.chronicle)
+        else:
+            self.visible = (
+                await self.ctx.authenticator.refreshed(self.ctx.caller)
+            ).chronicle_filter
         if isinstance(p.start, TimeStart):
             self.cursor = await self._first_at_or_after(p.start.time)
         elif isinstance(p.start, int):
@@ -123,7 +130,9 @@ class Follower:
         """
         p, pool, size = self.params, self.ctx.pool, self.ctx.settings.ws_subscription_page_size
         if p.scope != "stream":
-            found = await reader.read_all(pool, self.cursor, size, p.chronicle, self.patterns)
+            found = await reader.read_all(
+                pool, self.cursor, size, p.chronicle, self.patterns, self.visible
+            )
             return found.events, found.next or self.cursor, len(found.events) == size
         assert p.chronicle is not None and p.stream is not None
         try:
@@ -172,7 +181,7 @@ async def _stop_requested(ctx: CallContext) -> None:
             return
 
 
-@method("subscribe", SubscribeParams, kind="bidirectional", accepts_sends=True)
+@method("subscribe", SubscribeParams, kind="bidirectional", accepts_sends=True, need=READ)
 async def subscribe(ctx: CallContext, params: SubscribeParams) -> dict[str, Any]:
     """Data frames: {"kind": "subscribed", "from"}, then {"kind": "event", "event"} in order,
     {"kind": "caught_up", "next"} once history is delivered. Ends on stop or shutdown with

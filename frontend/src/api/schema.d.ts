@@ -13,13 +13,15 @@ export interface paths {
         };
         /**
          * List chronicles
-         * @description Chronicles in name order, a page at a time.
+         * @description The chronicles the caller may read, in name order, a page at a time.
          */
         get: operations["list_chronicles"];
         put?: never;
         /**
          * Create a chronicle
          * @description Create a chronicle. A name that is taken answers 409 with code `chronicle_exists`.
+         *
+         *     Any principal may create one, and becomes its admin.
          */
         post: operations["create_chronicle"];
         delete?: never;
@@ -57,6 +59,176 @@ export interface paths {
          * @description Merge the given attributes into the chronicle's; a key set to null is removed.
          */
         patch: operations["update_chronicle"];
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a chronicle's grants
+         * @description Who holds which role on the chronicle (server admins hold every role anyway).
+         */
+        get: operations["list_grants"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/grants/{principal}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Grant a role on a chronicle
+         * @description Give the principal `read` (read, replay, query, subscribe), `write` (+ publish,
+         *     create streams) or `admin` (+ manage the chronicle, its streams and its grants),
+         *     replacing the role it had. Works at once, on every server process.
+         */
+        put: operations["set_grant"];
+        post?: never;
+        /**
+         * Take a principal's role on a chronicle away
+         * @description Works at once on this server process, within `CHRONICLE_AUTH_CACHE_SECONDS` on others.
+         */
+        delete: operations["delete_grant"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who am I
+         * @description The principal these credentials identify, and its roles on chronicles.
+         */
+        get: operations["who_am_i"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/principals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List principals
+         * @description Principals in name order, a page at a time.
+         */
+        get: operations["list_principals"];
+        put?: never;
+        /**
+         * Create a principal
+         * @description A user (with a password, for HTTP Basic) or a service (API keys only). It can do
+         *     nothing until it is granted roles on chronicles, or creates its own.
+         */
+        post: operations["create_principal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/principals/{principal}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a principal
+         * @description Whether it is a server admin and has a password; never the password itself.
+         */
+        get: operations["get_principal"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a principal
+         * @description Delete a principal with its keys and grants. The last server admin cannot be
+         *     deleted (409 `last_server_admin`), nor can a principal delete itself (409
+         *     `self_lockout`).
+         */
+        delete: operations["delete_principal"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a principal's password or server admin flag
+         * @description Set or (with `password: null`) remove the password; make or unmake a server admin.
+         *     The last server admin cannot be unmade (409 `last_server_admin`), nor can a server
+         *     admin unmake itself (409 `self_lockout`: ask another admin).
+         */
+        patch: operations["update_principal"];
+        trace?: never;
+    };
+    "/principals/{principal}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a principal's API keys
+         * @description Ids, labels and dates of the principal's keys, revoked ones included; no secrets.
+         */
+        get: operations["list_keys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description A new key for the principal. The answer is the only time the whole key is shown:
+         *     only its hash is stored.
+         */
+        post: operations["create_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/principals/{principal}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description The key stops working at once on this server process, and within
+         *     `CHRONICLE_AUTH_CACHE_SECONDS` on the others. It stays listed, with `revoked_at`.
+         *     The key a request is made with cannot revoke itself (409 `self_lockout`).
+         */
+        delete: operations["revoke_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/chronicles/{chronicle}/streams": {
@@ -245,6 +417,7 @@ export interface paths {
          * Read the global log
          * @description Every event in position order, which is commit order: a reader following `next`
          *     never misses an event that commits later. `types` keeps only matching events.
+         *     Without `chronicle`, only events of the chronicles the caller may read.
          */
         get: operations["read_all"];
         put?: never;
@@ -297,6 +470,202 @@ export interface paths {
         get: operations["query_timeseries"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a chronicle's persistent subscriptions
+         * @description The chronicle's groups in name order, each with its checkpoint and counts.
+         */
+        get: operations["list_chronicle_subscriptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/subscriptions/{group}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a chronicle's persistent subscription
+         * @description Scope, settings, checkpoint, and how many events are pending, in flight and parked.
+         */
+        get: operations["get_chronicle_subscription"];
+        /**
+         * Create a persistent subscription on a chronicle or stream
+         * @description Create the group `group` on the chronicle, or on one `stream` of it (which need not
+         *     exist yet), optionally only for event types matching `types`. A name that is taken
+         *     in this chronicle answers 409 `subscription_exists`; an unknown chronicle 404.
+         *
+         *     Consumers join it over the WebSocket (`persistent_subscribe`) and share its events:
+         *     at-least-once, each event to one consumer at a time, redelivered after `ack_timeout`
+         *     unless acked, parked after `max_retries`.
+         */
+        put: operations["create_chronicle_subscription"];
+        post?: never;
+        /**
+         * Delete a chronicle's persistent subscription
+         * @description Delete the group with its checkpoint and parked events. Connected consumers end with
+         *     `subscription_not_found`. Deleting the chronicle deletes its groups too.
+         */
+        delete: operations["delete_chronicle_subscription"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a chronicle's persistent subscription
+         * @description Change settings; a field left out keeps its value. Events in flight keep their
+         *     deadline; the rest applies at once, also to connected consumers.
+         */
+        patch: operations["update_chronicle_subscription"];
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/subscriptions/{group}/parked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a chronicle's persistent subscription's parked events
+         * @description Events parked by a consumer's nack or after `max_retries`, in position order, each
+         *     with its retry count and the reason.
+         */
+        get: operations["list_chronicle_parked_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/subscriptions/{group}/parked/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a chronicle's persistent subscription's parked events
+         * @description Move parked events (the oldest `limit`, or all) back to delivery, their retry count
+         *     reset. They go to consumers before newer events and do not move the checkpoint.
+         */
+        post: operations["replay_chronicle_parked_events"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the persistent subscriptions of everything
+         * @description The groups that follow every chronicle, in name order.
+         */
+        get: operations["list_subscriptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscriptions/{group}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a persistent subscription to everything
+         * @description Scope, settings, checkpoint, and how many events are pending, in flight and parked.
+         */
+        get: operations["get_subscription"];
+        /**
+         * Create a persistent subscription to everything
+         * @description Create the group `group` on the global log (every chronicle), optionally only for
+         *     event types matching `types`. A name that is taken among these groups answers 409
+         *     `subscription_exists`.
+         */
+        put: operations["create_subscription"];
+        post?: never;
+        /**
+         * Delete a persistent subscription to everything
+         * @description Delete the group; connected consumers end with `subscription_not_found`.
+         */
+        delete: operations["delete_subscription"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a persistent subscription to everything
+         * @description Change settings; a field left out keeps its value.
+         */
+        patch: operations["update_subscription"];
+        trace?: never;
+    };
+    "/subscriptions/{group}/parked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a persistent subscription's parked events
+         * @description Parked events in position order, with retry count and reason.
+         */
+        get: operations["list_parked_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscriptions/{group}/parked/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay a persistent subscription's parked events
+         * @description Move parked events (the oldest `limit`, or all) back to delivery.
+         */
+        post: operations["replay_parked_events"];
         delete?: never;
         options?: never;
         head?: never;
@@ -420,6 +789,29 @@ export interface components {
             attributes: {
                 [key: string]: unknown;
             };
+        };
+        /** ChronicleSubscriptionIn */
+        ChronicleSubscriptionIn: {
+            /**
+             * Types
+             * @description Type patterns (`?` one segment, `*` the rest); any matches. Absent: every type
+             * @example [
+             *       "sensor/*"
+             *     ]
+             */
+            types?: string[] | null;
+            /**
+             * Start
+             * @description "start": from the first event; "end": only events committed after the group is created; a number: from that global position
+             * @default end
+             */
+            start: ("start" | "end") | number;
+            settings?: components["schemas"]["SubscriptionSettings"];
+            /**
+             * Stream
+             * @description Only this stream's events (it need not exist yet); absent: the chronicle's
+             */
+            stream?: string | null;
         };
         /**
          * DeleteMode
@@ -549,10 +941,82 @@ export interface components {
          * @enum {string}
          */
         ExpectedState: "any" | "no_stream" | "exists" | "empty";
+        /** GrantIn */
+        GrantIn: {
+            /** @description read < write < admin; each includes the ones before */
+            role: components["schemas"]["Role"];
+        };
+        /** GrantList */
+        GrantList: {
+            /** Items */
+            items: components["schemas"]["GrantOut"][];
+        };
+        /** GrantOut */
+        GrantOut: {
+            /** Principal */
+            principal: string;
+            /** Chronicle */
+            chronicle: string;
+            role: components["schemas"]["Role"];
+        };
         /** Health */
         Health: {
             /** Status */
             status: string;
+        };
+        /** KeyCreated */
+        KeyCreated: {
+            /** Key Id */
+            key_id: string;
+            /** Principal */
+            principal: string;
+            /** Label */
+            label: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Key
+             * @description The whole key, shown this once: only its hash is stored. Send it as `Authorization: Bearer <key>`.
+             */
+            key: string;
+        };
+        /** KeyIn */
+        KeyIn: {
+            /**
+             * Label
+             * @default
+             * @example ingest on host-7
+             */
+            label: string;
+        };
+        /** KeyList */
+        KeyList: {
+            /** Items */
+            items: components["schemas"]["KeyOut"][];
+        };
+        /**
+         * KeyOut
+         * @description A key as listed: never its secret.
+         */
+        KeyOut: {
+            /** Key Id */
+            key_id: string;
+            /** Principal */
+            principal: string;
+            /** Label */
+            label: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Revoked At */
+            revoked_at: string | null;
         };
         /**
          * Order
@@ -564,6 +1028,87 @@ export interface components {
          * @enum {string}
          */
         OrderBy: "recorded_at" | "source_timestamp";
+        /** ParkedEventOut */
+        ParkedEventOut: {
+            event: components["schemas"]["EventOut"];
+            /**
+             * Retry Count
+             * @description Retries it had when it was parked
+             */
+            retry_count: number;
+            /** Reason */
+            reason: string;
+            /**
+             * Parked At
+             * Format: date-time
+             */
+            parked_at: string;
+        };
+        /** ParkedPage */
+        ParkedPage: {
+            /** Items */
+            items: components["schemas"]["ParkedEventOut"][];
+            /**
+             * Next
+             * @description Pass as `after` for the next page; null at the end
+             */
+            next: number | null;
+        };
+        /** PrincipalIn */
+        PrincipalIn: {
+            /**
+             * Name
+             * @example ingest-service
+             */
+            name: string;
+            /**
+             * Password
+             * @description At least 8 characters
+             */
+            password?: string | null;
+            /**
+             * Server Admin
+             * @default false
+             */
+            server_admin: boolean;
+        };
+        /** PrincipalOut */
+        PrincipalOut: {
+            /** Name */
+            name: string;
+            /** Server Admin */
+            server_admin: boolean;
+            /** Has Password */
+            has_password: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** PrincipalPage */
+        PrincipalPage: {
+            /** Items */
+            items: components["schemas"]["PrincipalOut"][];
+            /**
+             * Next
+             * @description `after` for the next page; null at the end
+             */
+            next: string | null;
+        };
+        /**
+         * PrincipalPatch
+         * @description A field left out stays as it is; ``password: null`` removes the password.
+         */
+        PrincipalPatch: {
+            /**
+             * Password
+             * @description At least 8 characters
+             */
+            password?: string | null;
+            /** Server Admin */
+            server_admin?: boolean | null;
+        };
         /**
          * PublishIn
          * @example {
@@ -627,6 +1172,25 @@ export interface components {
              */
             more_follows: boolean;
         };
+        /** ReplayOut */
+        ReplayOut: {
+            /**
+             * Replayed
+             * @description Parked events moved back to delivery
+             */
+            replayed: number;
+        };
+        /**
+         * Role
+         * @description Roles on one chronicle; each includes the ones before it.
+         * @enum {string}
+         */
+        Role: "read" | "write" | "admin";
+        /**
+         * Strategy
+         * @enum {string}
+         */
+        Strategy: "round_robin" | "dispatch_to_single";
         /** StreamIn */
         StreamIn: {
             /** Attributes */
@@ -702,6 +1266,151 @@ export interface components {
              * @description Pass as `after` for the next page; null at the end
              */
             next: string | null;
+        };
+        /** SubscriptionIn */
+        SubscriptionIn: {
+            /**
+             * Types
+             * @description Type patterns (`?` one segment, `*` the rest); any matches. Absent: every type
+             * @example [
+             *       "sensor/*"
+             *     ]
+             */
+            types?: string[] | null;
+            /**
+             * Start
+             * @description "start": from the first event; "end": only events committed after the group is created; a number: from that global position
+             * @default end
+             */
+            start: ("start" | "end") | number;
+            settings?: components["schemas"]["SubscriptionSettings"];
+        };
+        /** SubscriptionOut */
+        SubscriptionOut: {
+            /** Name */
+            name: string;
+            /**
+             * Chronicle
+             * @description null: the group follows every chronicle
+             */
+            chronicle: string | null;
+            /** Stream */
+            stream: string | null;
+            /** Types */
+            types: string[] | null;
+            /** Start */
+            start: ("start" | "end") | number;
+            settings: components["schemas"]["SubscriptionSettings"];
+            /**
+             * Checkpoint
+             * @description Every position below this is acked, skipped or parked: a restart redelivers nothing below it
+             */
+            checkpoint: number;
+            /**
+             * Read Position
+             * @description The next position the group reads ahead from
+             */
+            read_position: number;
+            /**
+             * Pending
+             * @description Events read ahead, waiting for a consumer with room
+             */
+            pending: number;
+            /**
+             * In Flight
+             * @description Events delivered and not yet acked
+             */
+            in_flight: number;
+            /** Parked */
+            parked: number;
+            /**
+             * Consumers
+             * @description Consumers connected now, on every server process
+             */
+            consumers: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** SubscriptionPage */
+        SubscriptionPage: {
+            /** Items */
+            items: components["schemas"]["SubscriptionOut"][];
+            /**
+             * Next
+             * @description Pass as `after` for the next page; null at the end
+             */
+            next: string | null;
+        };
+        /**
+         * SubscriptionPatch
+         * @description Settings to change; a field left out keeps its value.
+         */
+        SubscriptionPatch: {
+            /**
+             * Ack Timeout
+             * @description Seconds an event may stay unacked before it is delivered again
+             */
+            ack_timeout?: number | null;
+            /**
+             * Max Retries
+             * @description Deliveries after the first; the next failure parks the event
+             */
+            max_retries?: number | null;
+            /**
+             * Max In Flight
+             * @description Unacked events per consumer
+             */
+            max_in_flight?: number | null;
+            /** @description `round_robin`: each event to the next consumer with room; `dispatch_to_single`: to the first consumer (in join order) with room, the next only once it is full */
+            strategy?: components["schemas"]["Strategy"] | null;
+        };
+        /** SubscriptionSettings */
+        SubscriptionSettings: {
+            /**
+             * Ack Timeout
+             * @description Seconds an event may stay unacked before it is delivered again
+             * @default 30
+             */
+            ack_timeout: number;
+            /**
+             * Max Retries
+             * @description Deliveries after the first; the next failure parks the event
+             * @default 10
+             */
+            max_retries: number;
+            /**
+             * Max In Flight
+             * @description Unacked events per consumer
+             * @default 10
+             */
+            max_in_flight: number;
+            /**
+             * @description `round_robin`: each event to the next consumer with room; `dispatch_to_single`: to the first consumer (in join order) with room, the next only once it is full
+             * @default round_robin
+             */
+            strategy: components["schemas"]["Strategy"];
+        };
+        /**
+         * WhoAmI
+         * @description The caller as the server sees it.
+         */
+        WhoAmI: {
+            /** Principal */
+            principal: string;
+            /** Server Admin */
+            server_admin: boolean;
+            /**
+             * Grants
+             * @description Chronicle name -> role
+             */
+            grants: {
+                [key: string]: components["schemas"]["Role"];
+            };
+            /** Auth Enabled */
+            auth_enabled: boolean;
         };
         /** WrittenEvent */
         WrittenEvent: {
@@ -874,6 +1583,15 @@ export interface operations {
                     "application/json": components["schemas"]["ChroniclePage"];
                 };
             };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request is well-formed JSON but invalid */
             422: {
                 headers: {
@@ -909,6 +1627,15 @@ export interface operations {
             };
             /** @description Malformed request (e.g. a body that is not JSON) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -966,7 +1693,25 @@ export interface operations {
                     "application/json": components["schemas"]["ChronicleOut"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1005,7 +1750,25 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1059,7 +1822,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1070,6 +1851,791 @@ export interface operations {
             };
             /** @description The body, an event or a batch is larger than the configured limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_grants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantList"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_grant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_grant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    who_am_i: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhoAmI"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_principals: {
+        parameters: {
+            query?: {
+                /** @description Continue after this name (`next`) */
+                after?: string | null;
+                /** @description Page size, at most 1000 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrincipalPage"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_principal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrincipalIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrincipalOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_principal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrincipalOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_principal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_principal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrincipalPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrincipalOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_keys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["KeyIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyCreated"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+                /** @description The key's public id */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1114,7 +2680,25 @@ export interface operations {
                     "application/json": components["schemas"]["StreamPage"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1159,7 +2743,25 @@ export interface operations {
                     "application/json": components["schemas"]["StreamOut"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1237,7 +2839,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1299,7 +2919,25 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1351,7 +2989,25 @@ export interface operations {
                     "application/json": components["schemas"]["StreamMetadata"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1416,7 +3072,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1490,7 +3164,25 @@ export interface operations {
                     "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1579,7 +3271,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1665,7 +3375,25 @@ export interface operations {
                     "application/cloudevents+json": components["schemas"]["CloudEvent"];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1731,7 +3459,25 @@ export interface operations {
                     "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1792,7 +3538,25 @@ export interface operations {
                     "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1841,7 +3605,25 @@ export interface operations {
                     "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1904,7 +3686,970 @@ export interface operations {
                     "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
-            /** @description The chronicle, stream or event does not exist */
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_chronicle_subscriptions: {
+        parameters: {
+            query?: {
+                /** @description Continue after this name (`next`) */
+                after?: string | null;
+                /** @description Page size, at most 1000 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionPage"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_chronicle_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_chronicle_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChronicleSubscriptionIn"];
+            };
+        };
+        responses: {
+            /** @description The group was created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_chronicle_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_chronicle_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_chronicle_parked_events: {
+        parameters: {
+            query?: {
+                /** @description Continue after this position (`next`) */
+                after?: number | null;
+                /** @description Page size, at most 1000 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParkedPage"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replay_chronicle_parked_events: {
+        parameters: {
+            query?: {
+                /** @description Replay only the oldest N; absent: all */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_subscriptions: {
+        parameters: {
+            query?: {
+                /** @description Continue after this name (`next`) */
+                after?: string | null;
+                /** @description Page size, at most 1000 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionPage"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionIn"];
+            };
+        };
+        responses: {
+            /** @description The group was created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_parked_events: {
+        parameters: {
+            query?: {
+                /** @description Continue after this position (`next`) */
+                after?: number | null;
+                /** @description Page size, at most 1000 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParkedPage"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replay_parked_events: {
+        parameters: {
+            query?: {
+                /** @description Replay only the oldest N; absent: all */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description Persistent subscription (group) name */
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1962,6 +4707,15 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database cannot be reached */
             503: {
                 headers: {
@@ -1989,6 +4743,24 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -1,8 +1,16 @@
-// One WebSocket to the hub carrying many calls; reconnects with backoff and resubscribes
-// every live subscription from just after the last event it saw.
+// One WebSocket to the hub carrying many calls; on every (re)connection it first
+// authenticates (an `auth` frame, answered by an ack), then resubscribes every live
+// subscription from just after the last event it saw. Reconnects with backoff, except
+// when the server refuses the credentials (close 4401).
+import type { Credentials } from "../auth/credentials";
+import { authFrame } from "../auth/credentials";
 import { Cursor, type Scope, type Start } from "./cursor";
 
-export type ConnectionState = "connecting" | "connected" | "reconnecting";
+/** `refused`: the server closed with 4401 (wrong or missing credentials); no reconnect. */
+export type ConnectionState = "connecting" | "authenticating" | "connected" | "reconnecting" | "refused";
+
+/** The hub's close code for missing or wrong credentials. */
+export const UNAUTHENTICATED = 4401;
 
 export interface HubEvent {
   event_id: string;
@@ -27,7 +35,7 @@ export interface SubscriptionHandlers {
 export interface Socket {
   readyState: number;
   onopen: ((ev: unknown) => void) | null;
-  onclose: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code?: number; reason?: string }) => void) | null;
   onmessage: ((ev: { data: unknown }) => void) | null;
   send(data: string): void;
   close(): void;
@@ -39,6 +47,11 @@ export interface HubOptions {
   /** Delay before reconnect attempt n (0-based), milliseconds. */
   backoff?: (attempt: number) => number;
   onState?: (state: ConnectionState) => void;
+  /** The credentials for the `auth` frame, read at each connection; null sends none
+   * (a server with auth turned off admits every connection). */
+  credentials?: () => Credentials | null;
+  /** The server refused the credentials (error frame and/or close 4401): why. */
+  onRefused?: (message: string) => void;
 }
 
 const OPEN = 1;
@@ -60,6 +73,10 @@ export class Hub {
   private attempt = 0;
   private closed = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** The open socket has been authenticated (or needs not be): calls may go out. */
+  private ready = false;
+  private authId: number | null = null;
+  private refusal: string | null = null;
   private readonly subscriptions = new Set<Live>();
   private readonly byCall = new Map<number, Live>();
   state: ConnectionState = "connecting";
@@ -68,6 +85,7 @@ export class Hub {
 
   start(): void {
     this.closed = false;
+    this.setState("connecting");
     this.open();
   }
 
@@ -76,6 +94,7 @@ export class Hub {
     if (this.timer !== null) clearTimeout(this.timer);
     this.socket?.close();
     this.socket = null;
+    this.ready = false;
   }
 
   /** Catch up from `start` then follow; returns a function that stops it. */
@@ -103,24 +122,48 @@ export class Hub {
     this.socket = socket;
     socket.onopen = () => {
       this.attempt = 0;
-      this.setState("connected");
-      for (const live of this.subscriptions) this.call(live);
+      this.refusal = null;
+      const credentials = this.options.credentials?.() ?? null;
+      if (credentials === null) {
+        this.authId = null;
+        this.admitted();
+        return;
+      }
+      // Nothing else goes out before the ack: the server refuses calls until then.
+      this.authId = this.nextId++;
+      this.setState("authenticating");
+      this.socket?.send(JSON.stringify(authFrame(credentials, this.authId)));
     };
     socket.onmessage = (ev) => this.receive(String(ev.data));
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.ready = false;
+      this.authId = null;
       this.byCall.clear();
       for (const live of this.subscriptions) live.callId = null;
       if (this.closed) return;
+      if (ev?.code === UNAUTHENTICATED) {
+        // Retrying the same credentials would be refused again: ask for others.
+        this.setState("refused");
+        this.options.onRefused?.(this.refusal ?? (ev.reason || "the server refused the credentials"));
+        return;
+      }
       this.setState("reconnecting");
       const delay = (this.options.backoff ?? defaultBackoff)(this.attempt++);
       this.timer = setTimeout(() => this.open(), delay);
     };
   }
 
+  /** Authenticated: the connection is usable, every subscription (re)starts. */
+  private admitted(): void {
+    this.ready = true;
+    this.setState("connected");
+    for (const live of this.subscriptions) this.call(live);
+  }
+
   private call(live: Live): void {
-    if (!this.socket || this.socket.readyState !== OPEN) return; // sent on (re)open
+    if (!this.ready || !this.socket || this.socket.readyState !== OPEN) return; // sent once admitted
     const id = this.nextId++;
     live.callId = id;
     this.byCall.set(id, live);
@@ -135,7 +178,13 @@ export class Hub {
   }
 
   private receive(text: string): void {
-    let frame: { type?: string; id?: number; data?: any; error?: { message?: string; code?: string } };
+    let frame: {
+      type?: string;
+      id?: number | null;
+      of?: string;
+      data?: any;
+      error?: { message?: string; code?: string };
+    };
     try {
       frame = JSON.parse(text);
     } catch {
@@ -143,6 +192,15 @@ export class Hub {
     }
     if (frame.type === "ping") {
       this.write({ type: "pong", data: frame.data ?? null });
+      return;
+    }
+    if (this.authId !== null && !this.ready) {
+      if (frame.type === "ack" && frame.of === "auth" && frame.id === this.authId) {
+        this.admitted();
+      } else if (frame.type === "error" && (frame.id === this.authId || frame.error?.code === "unauthenticated")) {
+        // The close 4401 follows; it reports this message.
+        this.refusal = frame.error?.message ?? "the server refused the credentials";
+      }
       return;
     }
     const live = typeof frame.id === "number" ? this.byCall.get(frame.id) : undefined;

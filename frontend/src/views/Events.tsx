@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, describeError, type RecordedEvent } from "../api/client";
+import { api, describeError, type Problem, type RecordedEvent } from "../api/client";
 import { refreshTick } from "../state";
 import { EventItem } from "./EventView";
 
@@ -11,6 +11,8 @@ export function Events({ chronicle, stream }: { chronicle: string; stream: strin
   const [events, setEvents] = useState<RecordedEvent[]>([]);
   const [next, setNext] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** The stream was hard-deleted (410 stream_deleted): its events are gone for good. */
+  const [deleted, setDeleted] = useState<string | null>(null);
   const from = pages[pages.length - 1] ?? null;
 
   useEffect(() => setPages([null]), [chronicle, stream]);
@@ -22,13 +24,17 @@ export function Events({ chronicle, stream }: { chronicle: string; stream: strin
       .GET("/chronicles/{chronicle}/streams/{stream}/events", {
         params: { path: { chronicle, stream }, query },
       })
-      .then(({ data, error }) => {
+      .then(({ data, error, response }) => {
         if (!current) return;
         if (error) {
-          setError(describeError(error));
+          const gone = response.status === 410 && (error as Partial<Problem>).code === "stream_deleted";
+          setDeleted(gone ? ((error as Partial<Problem>).detail ?? "") : null);
+          setError(gone ? null : describeError(error));
           setEvents([]);
+          setNext(null);
         } else {
           setError(null);
+          setDeleted(null);
           setEvents(data.events);
           setNext(data.next ?? null);
         }
@@ -53,7 +59,14 @@ export function Events({ chronicle, stream }: { chronicle: string; stream: strin
         <span class="muted small">newest first, {PAGE} per page</span>
       </nav>
       {error && <p class="bad">{error}</p>}
-      {events.length === 0 && !error && <p class="muted">No events.</p>}
+      {deleted !== null && (
+        <div class="problem" role="alert" data-testid="stream-deleted">
+          <strong>This stream was deleted for good (410 Gone).</strong>
+          Its events can no longer be read and its name can never be used again in {chronicle}.
+          {deleted && <p class="small">{deleted}</p>}
+        </div>
+      )}
+      {events.length === 0 && !error && deleted === null && <p class="muted">No events.</p>}
       <div class="events" aria-label="stream events">
         {events.map((e) => (
           <EventItem key={e.event_id} event={e} />

@@ -1,7 +1,8 @@
 // The lifecycle through a client typed from openapi/openapi.json (openapi-typescript +
 // openapi-fetch): create chronicle, acquire stream, publish with expected version,
 // conflict (409 Problem), read, replay. CHRONICLE_URL names the server. Exits non-zero
-// on the first mismatch; prints a JSON summary on success.
+// on the first mismatch; prints a JSON summary on success. CHRONICLE_KEY is the API key
+// it sends as a bearer token.
 import createClient from "openapi-fetch";
 import type { components, paths } from "../generated/schema.js";
 
@@ -18,7 +19,14 @@ const baseUrl = process.env.CHRONICLE_URL;
 if (!baseUrl) {
   throw new Error("set CHRONICLE_URL to the server's base URL, e.g. http://127.0.0.1:8000");
 }
-const client = createClient<paths, "application/json" | "application/problem+json">({ baseUrl });
+const key = process.env.CHRONICLE_KEY;
+if (!key) {
+  throw new Error("set CHRONICLE_KEY to an API key, e.g. the one `chronicle serve` printed");
+}
+const client = createClient<paths, "application/json" | "application/problem+json">({
+  baseUrl,
+  headers: { Authorization: `Bearer ${key}` },
+});
 
 const chronicle = `ts-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 const stream = "room1";

@@ -1,0 +1,1 @@
+"""Authentication: credentials to callers, shared by the REST routes and the hub."""
