@@ -22,7 +22,7 @@ from app.api import (
     subscriptions,
 )
 from app.api.auth import document_security
-from app.api.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from app.api.middleware import RequestMiddleware
 from app.api.problems import install_problem_handlers
 from app.auth.authenticator import Authenticator
 from app.config import Settings
@@ -44,14 +44,15 @@ Publish with an expected version, read a stream or the global log, replay a time
 Every error is `application/problem+json` with a stable `code`."""
 
 
+# Routes are matched in this order: the hot path (publish, reads) first.
 ROUTERS = (
-    chronicles.router,
-    grants.router,
-    principals.router,
-    streams.router,
     events.router,
+    streams.router,
+    chronicles.router,
     queries.router,
     subscriptions.router,
+    grants.router,
+    principals.router,
     health.router,
     hub_router.router,
     dashboard.router,
@@ -111,8 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestMiddleware, max_bytes=settings.max_request_bytes)
     _document_problems(app)
     return app
 

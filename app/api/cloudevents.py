@@ -39,7 +39,7 @@ class EventFormat(StrEnum):
     CLOUDEVENTS = "cloudevents"
 
 
-def _event_format(
+async def _event_format(
     request: Request,
     format: Annotated[
         EventFormat | None,

@@ -1,4 +1,7 @@
-"""FastAPI dependencies: shared resources from lifespan state, validated path parameters."""
+"""FastAPI dependencies: shared resources from lifespan state, validated path parameters.
+
+Async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a thread
+hop per request for what is an attribute lookup."""
 
 from typing import Annotated
 
@@ -14,22 +17,22 @@ MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 
 
-def _pool(request: Request) -> asyncpg.Pool:
+async def _pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.pool
     return pool
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _appender(request: Request) -> GroupCommitter:
+async def _appender(request: Request) -> GroupCommitter:
     appender: GroupCommitter = request.app.state.appender
     return appender
 
 
-def _limits(settings: Annotated[Settings, Depends(_settings)]) -> PublishLimits:
+async def _limits(settings: Annotated[Settings, Depends(_settings)]) -> PublishLimits:
     return PublishLimits(
         max_event_bytes=settings.max_event_bytes,
         max_events_per_publish=settings.max_events_per_publish,

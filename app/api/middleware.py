@@ -21,22 +21,37 @@ HTTP_LATENCY = Histogram(
 )
 
 
-class AccessLogMiddleware:
-    """Binds a request id to the log context and logs one structured line per request."""
+class RequestMiddleware:
+    """One pure-ASGI layer for every HTTP request: binds a request id to the log context,
+    refuses bodies over ``max_bytes`` (413) before the app reads them whole, and records
+    one metrics sample and one structured log line. One layer, not two, and cached metric
+    children: on a publish these were a tenth of the server's time."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
+        self.max_bytes = max_bytes
+        self._metrics: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = (
-            dict(scope["headers"]).get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
-        )
+        headers = dict(scope["headers"])
+        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        declared = headers.get(b"content-length")
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLargeError(self.max_bytes)
+            return message
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -49,13 +64,18 @@ class AccessLogMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+                await self._refuse(scope, send_with_id)
+            else:
+                try:
+                    await self.app(scope, limited_receive, send_with_id)
+                except BodyTooLargeError:
+                    # Raised outside FastAPI's handlers (they answer it themselves otherwise).
+                    await self._refuse(scope, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
-            HTTP_LATENCY.labels(scope["method"], template).observe(elapsed)
+            self._observe(scope["method"], getattr(route, "path", "unmatched"), status, elapsed)
             log.info(
                 "http_request",
                 method=scope["method"],
@@ -65,38 +85,16 @@ class AccessLogMiddleware:
             )
             structlog.contextvars.unbind_contextvars("request_id", "principal")
 
-
-class BodyLimitMiddleware:
-    """Refuses request bodies over ``max_bytes`` with 413 before the app reads them whole."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLargeError(self.max_bytes)
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except BodyTooLargeError:
-            # Raised outside FastAPI's handlers (they answer it themselves otherwise).
-            await self._refuse(scope, send)
+    def _observe(self, method: str, template: str, status: int, elapsed: float) -> None:
+        children = self._metrics.get((method, template, status))
+        if children is None:
+            children = (
+                HTTP_REQUESTS.labels(method, template, str(status)),
+                HTTP_LATENCY.labels(method, template),
+            )
+            self._metrics[(method, template, status)] = children
+        children[0].inc()
+        children[1].observe(elapsed)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         error = TooLargeError(

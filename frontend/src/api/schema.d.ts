@@ -4,7 +4,7 @@
  */
 
 export interface paths {
-    "/chronicles": {
+    "/chronicles/{chronicle}/streams/{stream}/events": {
         parameters: {
             query?: never;
             header?: never;
@@ -12,56 +12,34 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List chronicles
-         * @description The chronicles the caller may read, in name order, a page at a time.
-         */
-        get: operations["list_chronicles"];
-        put?: never;
-        /**
-         * Create a chronicle
-         * @description Create a chronicle. A name that is taken answers 409 with code `chronicle_exists`.
+         * Read a stream
+         * @description Events of a stream in version order, forwards or backwards; `next` continues.
          *
-         *     Any principal may create one, and becomes its admin.
+         *     `ETag` is the stream's version (not the page's last event), for `If-Match` on publish.
          */
-        post: operations["create_chronicle"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/chronicles/{chronicle}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get a chronicle
-         * @description One chronicle with its attributes.
-         */
-        get: operations["get_chronicle"];
+        get: operations["read_stream"];
         put?: never;
-        post?: never;
         /**
-         * Delete a chronicle
-         * @description Delete the chronicle with all of its streams and events, at once and for good.
+         * Publish events to a stream
+         * @description Append one or more events atomically at consecutive versions.
          *
-         *     Publishes to it wait until the delete commits, then answer 404; live subscriptions on
-         *     the chronicle or its streams end with `chronicle_not_found`. The name can be reused.
+         *     The stream is created by its first publish. `expected_version` makes the write
+         *     conditional (409 `wrong_expected_version` with expected and actual on mismatch).
+         *     Re-sending events whose `event_id`s were written before returns the original
+         *     versions and positions (200, `duplicate: true`) and writes nothing.
+         *
+         *     The HTTP form of `expected_version`: `If-Match: "N"` (an `ETag` as returned) expects
+         *     version N (`"-1"`: empty), `If-Match: *` that the stream exists, `If-None-Match: *`
+         *     that it does not. A mismatch is 412 with the 409's body. `ETag` is the version after.
          */
-        delete: operations["delete_chronicle"];
+        post: operations["publish_events"];
+        delete?: never;
         options?: never;
         head?: never;
-        /**
-         * Update a chronicle's attributes
-         * @description Merge the given attributes into the chronicle's; a key set to null is removed.
-         */
-        patch: operations["update_chronicle"];
+        patch?: never;
         trace?: never;
     };
-    "/chronicles/{chronicle}/grants": {
+    "/chronicles/{chronicle}/streams/{stream}/events/{version}": {
         parameters: {
             query?: never;
             header?: never;
@@ -69,10 +47,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List a chronicle's grants
-         * @description Who holds which role on the chronicle (server admins hold every role anyway).
+         * Get one event
+         * @description The event with this number in the stream.
+         *
+         *     Events never change, so `ETag` is the event's own version: as `If-Match` on publish it
+         *     succeeds only while this event is the stream's last.
          */
-        get: operations["list_grants"];
+        get: operations["get_event"];
         put?: never;
         post?: never;
         delete?: never;
@@ -81,33 +62,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/chronicles/{chronicle}/grants/{principal}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Grant a role on a chronicle
-         * @description Give the principal `read` (read, replay, query, subscribe), `write` (+ publish,
-         *     create streams) or `admin` (+ manage the chronicle, its streams and its grants),
-         *     replacing the role it had. Works at once, on every server process.
-         */
-        put: operations["set_grant"];
-        post?: never;
-        /**
-         * Take a principal's role on a chronicle away
-         * @description Works at once on this server process, within `CHRONICLE_AUTH_CACHE_SECONDS` on others.
-         */
-        delete: operations["delete_grant"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/me": {
+    "/chronicles/{chronicle}/streams/{stream}/replay": {
         parameters: {
             query?: never;
             header?: never;
@@ -115,10 +70,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Who am I
-         * @description The principal these credentials identify, and its roles on chronicles.
+         * Replay a stream over a time range
+         * @description Events with `start <= recorded_at <= end` (inclusive, nanoseconds), in order.
          */
-        get: operations["who_am_i"];
+        get: operations["replay_stream"];
         put?: never;
         post?: never;
         delete?: never;
@@ -127,7 +82,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/principals": {
+    "/events": {
         parameters: {
             query?: never;
             header?: never;
@@ -135,97 +90,15 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List principals
-         * @description Principals in name order, a page at a time.
+         * Read the global log
+         * @description Every event in position order, which is commit order: a reader following `next`
+         *     never misses an event that commits later. `types` keeps only matching events.
+         *     Without `chronicle`, only events of the chronicles the caller may read.
          */
-        get: operations["list_principals"];
-        put?: never;
-        /**
-         * Create a principal
-         * @description A user (with a password, for HTTP Basic) or a service (API keys only). It can do
-         *     nothing until it is granted roles on chronicles, or creates its own.
-         */
-        post: operations["create_principal"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/principals/{principal}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get a principal
-         * @description Whether it is a server admin and has a password; never the password itself.
-         */
-        get: operations["get_principal"];
+        get: operations["read_all"];
         put?: never;
         post?: never;
-        /**
-         * Delete a principal
-         * @description Delete a principal with its keys and grants. The last server admin cannot be
-         *     deleted (409 `last_server_admin`), nor can a principal delete itself (409
-         *     `self_lockout`).
-         */
-        delete: operations["delete_principal"];
-        options?: never;
-        head?: never;
-        /**
-         * Change a principal's password or server admin flag
-         * @description Set or (with `password: null`) remove the password; make or unmake a server admin.
-         *     The last server admin cannot be unmade (409 `last_server_admin`), nor can a server
-         *     admin unmake itself (409 `self_lockout`: ask another admin).
-         */
-        patch: operations["update_principal"];
-        trace?: never;
-    };
-    "/principals/{principal}/keys": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List a principal's API keys
-         * @description Ids, labels and dates of the principal's keys, revoked ones included; no secrets.
-         */
-        get: operations["list_keys"];
-        put?: never;
-        /**
-         * Create an API key
-         * @description A new key for the principal. The answer is the only time the whole key is shown:
-         *     only its hash is stored.
-         */
-        post: operations["create_key"];
         delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/principals/{principal}/keys/{key_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /**
-         * Revoke an API key
-         * @description The key stops working at once on this server process, and within
-         *     `CHRONICLE_AUTH_CACHE_SECONDS` on the others. It stays listed, with `revoked_at`.
-         *     The key a request is made with cannot revoke itself (409 `self_lockout`).
-         */
-        delete: operations["revoke_key"];
         options?: never;
         head?: never;
         patch?: never;
@@ -328,7 +201,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/chronicles/{chronicle}/streams/{stream}/events": {
+    "/chronicles": {
         parameters: {
             query?: never;
             header?: never;
@@ -336,34 +209,25 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Read a stream
-         * @description Events of a stream in version order, forwards or backwards; `next` continues.
-         *
-         *     `ETag` is the stream's version (not the page's last event), for `If-Match` on publish.
+         * List chronicles
+         * @description The chronicles the caller may read, in name order, a page at a time.
          */
-        get: operations["read_stream"];
+        get: operations["list_chronicles"];
         put?: never;
         /**
-         * Publish events to a stream
-         * @description Append one or more events atomically at consecutive versions.
+         * Create a chronicle
+         * @description Create a chronicle. A name that is taken answers 409 with code `chronicle_exists`.
          *
-         *     The stream is created by its first publish. `expected_version` makes the write
-         *     conditional (409 `wrong_expected_version` with expected and actual on mismatch).
-         *     Re-sending events whose `event_id`s were written before returns the original
-         *     versions and positions (200, `duplicate: true`) and writes nothing.
-         *
-         *     The HTTP form of `expected_version`: `If-Match: "N"` (an `ETag` as returned) expects
-         *     version N (`"-1"`: empty), `If-Match: *` that the stream exists, `If-None-Match: *`
-         *     that it does not. A mismatch is 412 with the 409's body. `ETag` is the version after.
+         *     Any principal may create one, and becomes its admin.
          */
-        post: operations["publish_events"];
+        post: operations["create_chronicle"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/chronicles/{chronicle}/streams/{stream}/events/{version}": {
+    "/chronicles/{chronicle}": {
         parameters: {
             query?: never;
             header?: never;
@@ -371,61 +235,27 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get one event
-         * @description The event with this number in the stream.
+         * Get a chronicle
+         * @description One chronicle with its attributes.
+         */
+        get: operations["get_chronicle"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a chronicle
+         * @description Delete the chronicle with all of its streams and events, at once and for good.
          *
-         *     Events never change, so `ETag` is the event's own version: as `If-Match` on publish it
-         *     succeeds only while this event is the stream's last.
+         *     Publishes to it wait until the delete commits, then answer 404; live subscriptions on
+         *     the chronicle or its streams end with `chronicle_not_found`. The name can be reused.
          */
-        get: operations["get_event"];
-        put?: never;
-        post?: never;
-        delete?: never;
+        delete: operations["delete_chronicle"];
         options?: never;
         head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/chronicles/{chronicle}/streams/{stream}/replay": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
         /**
-         * Replay a stream over a time range
-         * @description Events with `start <= recorded_at <= end` (inclusive, nanoseconds), in order.
+         * Update a chronicle's attributes
+         * @description Merge the given attributes into the chronicle's; a key set to null is removed.
          */
-        get: operations["replay_stream"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Read the global log
-         * @description Every event in position order, which is commit order: a reader following `next`
-         *     never misses an event that commits later. `types` keeps only matching events.
-         *     Without `chronicle`, only events of the chronicles the caller may read.
-         */
-        get: operations["read_all"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
+        patch: operations["update_chronicle"];
         trace?: never;
     };
     "/chronicles/{chronicle}/query/latest": {
@@ -667,6 +497,176 @@ export interface paths {
          */
         post: operations["replay_parked_events"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a chronicle's grants
+         * @description Who holds which role on the chronicle (server admins hold every role anyway).
+         */
+        get: operations["list_grants"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chronicles/{chronicle}/grants/{principal}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Grant a role on a chronicle
+         * @description Give the principal `read` (read, replay, query, subscribe), `write` (+ publish,
+         *     create streams) or `admin` (+ manage the chronicle, its streams and its grants),
+         *     replacing the role it had. Works at once, on every server process.
+         */
+        put: operations["set_grant"];
+        post?: never;
+        /**
+         * Take a principal's role on a chronicle away
+         * @description Works at once on this server process, within `CHRONICLE_AUTH_CACHE_SECONDS` on others.
+         */
+        delete: operations["delete_grant"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who am I
+         * @description The principal these credentials identify, and its roles on chronicles.
+         */
+        get: operations["who_am_i"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/principals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List principals
+         * @description Principals in name order, a page at a time.
+         */
+        get: operations["list_principals"];
+        put?: never;
+        /**
+         * Create a principal
+         * @description A user (with a password, for HTTP Basic) or a service (API keys only). It can do
+         *     nothing until it is granted roles on chronicles, or creates its own.
+         */
+        post: operations["create_principal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/principals/{principal}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a principal
+         * @description Whether it is a server admin and has a password; never the password itself.
+         */
+        get: operations["get_principal"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a principal
+         * @description Delete a principal with its keys and grants. The last server admin cannot be
+         *     deleted (409 `last_server_admin`), nor can a principal delete itself (409
+         *     `self_lockout`).
+         */
+        delete: operations["delete_principal"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a principal's password or server admin flag
+         * @description Set or (with `password: null`) remove the password; make or unmake a server admin.
+         *     The last server admin cannot be unmade (409 `last_server_admin`), nor can a server
+         *     admin unmake itself (409 `self_lockout`: ask another admin).
+         */
+        patch: operations["update_principal"];
+        trace?: never;
+    };
+    "/principals/{principal}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a principal's API keys
+         * @description Ids, labels and dates of the principal's keys, revoked ones included; no secrets.
+         */
+        get: operations["list_keys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description A new key for the principal. The answer is the only time the whole key is shown:
+         *     only its hash is stored.
+         */
+        post: operations["create_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/principals/{principal}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description The key stops working at once on this server process, and within
+         *     `CHRONICLE_AUTH_CACHE_SECONDS` on the others. It stays listed, with `revoked_at`.
+         *     The key a request is made with cannot revoke itself (409 `self_lockout`).
+         */
+        delete: operations["revoke_key"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1560,125 +1560,23 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    list_chronicles: {
+    read_stream: {
         parameters: {
             query?: {
-                /** @description Continue after this name (`next`) */
-                after?: string | null;
+                /** @description First version to return (default: the first forwards, the last backwards) */
+                from?: number | null;
+                direction?: components["schemas"]["Direction"];
                 /** @description Page size, at most 1000 */
                 limit?: number;
+                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
+                format?: components["schemas"]["EventFormat"] | null;
             };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ChroniclePage"];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    create_chronicle: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ChronicleIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ChronicleOut"];
-                };
-            };
-            /** @description Malformed request (e.g. a body that is not JSON) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body, an event or a batch is larger than the configured limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_chronicle: {
-        parameters: {
-            query?: never;
             header?: never;
             path: {
                 /** @description Chronicle name */
                 chronicle: string;
+                /** @description Stream name */
+                stream: string;
             };
             cookie?: never;
         };
@@ -1687,10 +1585,15 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
+                    ETag?: string;
+                    /** @description Where the next page starts; absent when there is nothing further. Sent with CloudEvents batches, which have no room for `next` */
+                    "Chronicle-Next"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ChronicleOut"];
+                    "application/json": components["schemas"]["EventPage"];
+                    "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
             /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
@@ -1720,56 +1623,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    delete_chronicle: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Chronicle name */
-                chronicle: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The chronicle, stream, event or persistent subscription does not exist */
-            404: {
+            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1788,324 +1643,314 @@ export interface operations {
             };
         };
     };
-    update_chronicle: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Chronicle name */
-                chronicle: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ChroniclePatch"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ChronicleOut"];
-                };
-            };
-            /** @description Malformed request (e.g. a body that is not JSON) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The chronicle, stream, event or persistent subscription does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body, an event or a batch is larger than the configured limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    list_grants: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Chronicle name */
-                chronicle: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["GrantList"];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The chronicle, stream, event or persistent subscription does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    set_grant: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Chronicle name */
-                chronicle: string;
-                /** @description Principal name */
-                principal: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["GrantIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["GrantOut"];
-                };
-            };
-            /** @description Malformed request (e.g. a body that is not JSON) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The chronicle, stream, event or persistent subscription does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body, an event or a batch is larger than the configured limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    delete_grant: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Chronicle name */
-                chronicle: string;
-                /** @description Principal name */
-                principal: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The chronicle, stream, event or persistent subscription does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    who_am_i: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WhoAmI"];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    list_principals: {
+    publish_events: {
         parameters: {
             query?: {
-                /** @description Continue after this name (`next`) */
-                after?: string | null;
+                /** @description The expected version for a CloudEvents publish (structured or binary), as in the JSON body: any (when absent) | no_stream | exists | empty | a number. Not allowed with a JSON body, which carries its own */
+                expected_version?: string;
+            };
+            header?: {
+                /** @description Publish only if the stream version equals this ETag (e.g. `"3"`, `"-1"` for an empty stream), or with `*` only if the stream exists. 412 on mismatch. */
+                "If-Match"?: string | null;
+                /** @description `*`: publish only if the stream does not exist yet. 412 if it does. */
+                "If-None-Match"?: string | null;
+            };
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Stream name */
+                stream: string;
+            };
+            cookie?: never;
+        };
+        /** @description A publish (JSON); one CloudEvent (application/cloudevents+json); a non-empty JSON array of CloudEvent (Content-Type: application/cloudevents-batch+json), published atomically; or binary mode: `ce-*` headers (`ce-specversion`, `ce-id`, `ce-type`, `ce-source`, `ce-time`, extensions) with the data as the body, of any Content-Type */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublishIn"];
+                "application/cloudevents+json": components["schemas"]["CloudEvent"];
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description An idempotent repeat: nothing was written */
+            200: {
+                headers: {
+                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishOut"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition failed: the stream version does not match If-Match or If-None-Match; the body is the 409's (`wrong_expected_version`, expected and actual) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_event: {
+        parameters: {
+            query?: {
+                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
+                format?: components["schemas"]["EventFormat"] | null;
+            };
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Stream name */
+                stream: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventOut"];
+                    "application/cloudevents+json": components["schemas"]["CloudEvent"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replay_stream: {
+        parameters: {
+            query: {
+                /** @description Nanoseconds since the Unix epoch */
+                start: number;
+                /** @description Nanoseconds since the Unix epoch */
+                end: number;
+                /** @description `next` of a page */
+                from?: number | null;
                 /** @description Page size, at most 1000 */
                 limit?: number;
+                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
+                format?: components["schemas"]["EventFormat"] | null;
+            };
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Stream name */
+                stream: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description Where the next page starts; absent when there is nothing further. Sent with CloudEvents batches, which have no room for `next` */
+                    "Chronicle-Next"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                    "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    read_all: {
+        parameters: {
+            query?: {
+                /** @description Type patterns, repeated (`types=a/*&types=b/?`); an event matches if any pattern does. Segments are separated by `/`; `?` matches exactly one segment, `*` zero or more and only as the last segment; an empty value is the empty pattern, matching only the empty type. Absent: every type. */
+                types?: string[];
+                /** @description First position to return */
+                from?: number;
+                /** @description Only this chronicle */
+                chronicle?: string | null;
+                /** @description Page size, at most 1000 */
+                limit?: number;
+                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
+                format?: components["schemas"]["EventFormat"] | null;
             };
             header?: never;
             path?: never;
@@ -2116,138 +1961,13 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description Where the next page starts; absent when there is nothing further. Sent with CloudEvents batches, which have no room for `next` */
+                    "Chronicle-Next"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PrincipalPage"];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    create_principal: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PrincipalIn"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PrincipalOut"];
-                };
-            };
-            /** @description Malformed request (e.g. a body that is not JSON) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body, an event or a batch is larger than the configured limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_principal: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Principal name */
-                principal: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PrincipalOut"];
+                    "application/json": components["schemas"]["EventPage"];
+                    "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
                 };
             };
             /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
@@ -2270,372 +1990,6 @@ export interface operations {
             };
             /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    delete_principal: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Principal name */
-                principal: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The chronicle, stream, event or persistent subscription does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    update_principal: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Principal name */
-                principal: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PrincipalPatch"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PrincipalOut"];
-                };
-            };
-            /** @description Malformed request (e.g. a body that is not JSON) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The chronicle, stream, event or persistent subscription does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body, an event or a batch is larger than the configured limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    list_keys: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Principal name */
-                principal: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["KeyList"];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The chronicle, stream, event or persistent subscription does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    create_key: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Principal name */
-                principal: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["KeyIn"] | null;
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["KeyCreated"];
-                };
-            };
-            /** @description Malformed request (e.g. a body that is not JSON) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The chronicle, stream, event or persistent subscription does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The body, an event or a batch is larger than the configured limit */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    revoke_key: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Principal name */
-                principal: string;
-                /** @description The key's public id */
-                key_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["KeyOut"];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The chronicle, stream, event or persistent subscription does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3128,23 +2482,125 @@ export interface operations {
             };
         };
     };
-    read_stream: {
+    list_chronicles: {
         parameters: {
             query?: {
-                /** @description First version to return (default: the first forwards, the last backwards) */
-                from?: number | null;
-                direction?: components["schemas"]["Direction"];
+                /** @description Continue after this name (`next`) */
+                after?: string | null;
                 /** @description Page size, at most 1000 */
                 limit?: number;
-                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
-                format?: components["schemas"]["EventFormat"] | null;
             };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChroniclePage"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_chronicle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChronicleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChronicleOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_chronicle: {
+        parameters: {
+            query?: never;
             header?: never;
             path: {
                 /** @description Chronicle name */
                 chronicle: string;
-                /** @description Stream name */
-                stream: string;
             };
             cookie?: never;
         };
@@ -3153,15 +2609,10 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
-                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
-                    ETag?: string;
-                    /** @description Where the next page starts; absent when there is nothing further. Sent with CloudEvents batches, which have no room for `next` */
-                    "Chronicle-Next"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["EventPage"];
-                    "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
+                    "application/json": components["schemas"]["ChronicleOut"];
                 };
             };
             /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
@@ -3191,8 +2642,56 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
-            410: {
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_chronicle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3211,55 +2710,29 @@ export interface operations {
             };
         };
     };
-    publish_events: {
+    update_chronicle: {
         parameters: {
-            query?: {
-                /** @description The expected version for a CloudEvents publish (structured or binary), as in the JSON body: any (when absent) | no_stream | exists | empty | a number. Not allowed with a JSON body, which carries its own */
-                expected_version?: string;
-            };
-            header?: {
-                /** @description Publish only if the stream version equals this ETag (e.g. `"3"`, `"-1"` for an empty stream), or with `*` only if the stream exists. 412 on mismatch. */
-                "If-Match"?: string | null;
-                /** @description `*`: publish only if the stream does not exist yet. 412 if it does. */
-                "If-None-Match"?: string | null;
-            };
+            query?: never;
+            header?: never;
             path: {
                 /** @description Chronicle name */
                 chronicle: string;
-                /** @description Stream name */
-                stream: string;
             };
             cookie?: never;
         };
-        /** @description A publish (JSON); one CloudEvent (application/cloudevents+json); a non-empty JSON array of CloudEvent (Content-Type: application/cloudevents-batch+json), published atomically; or binary mode: `ce-*` headers (`ce-specversion`, `ce-id`, `ce-type`, `ce-source`, `ce-time`, extensions) with the data as the body, of any Content-Type */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PublishIn"];
-                "application/cloudevents+json": components["schemas"]["CloudEvent"];
-                "application/octet-stream": string;
+                "application/json": components["schemas"]["ChroniclePatch"];
             };
         };
         responses: {
-            /** @description An idempotent repeat: nothing was written */
+            /** @description Successful Response */
             200: {
                 headers: {
-                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
-                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PublishOut"];
-                };
-            };
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
-                    ETag?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PublishOut"];
+                    "application/json": components["schemas"]["ChronicleOut"];
                 };
             };
             /** @description Malformed request (e.g. a body that is not JSON) */
@@ -3298,266 +2771,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
-            410: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Precondition failed: the stream version does not match If-Match or If-None-Match; the body is the 409's (`wrong_expected_version`, expected and actual) */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description The body, an event or a batch is larger than the configured limit */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_event: {
-        parameters: {
-            query?: {
-                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
-                format?: components["schemas"]["EventFormat"] | null;
-            };
-            header?: never;
-            path: {
-                /** @description Chronicle name */
-                chronicle: string;
-                /** @description Stream name */
-                stream: string;
-                version: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    /** @description The stream version as a strong entity tag, e.g. `"3"`; `"-1"` for a stream without events. Send it back in `If-Match` to publish only if nothing changed. */
-                    ETag?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["EventOut"];
-                    "application/cloudevents+json": components["schemas"]["CloudEvent"];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The chronicle, stream, event or persistent subscription does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
-            410: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    replay_stream: {
-        parameters: {
-            query: {
-                /** @description Nanoseconds since the Unix epoch */
-                start: number;
-                /** @description Nanoseconds since the Unix epoch */
-                end: number;
-                /** @description `next` of a page */
-                from?: number | null;
-                /** @description Page size, at most 1000 */
-                limit?: number;
-                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
-                format?: components["schemas"]["EventFormat"] | null;
-            };
-            header?: never;
-            path: {
-                /** @description Chronicle name */
-                chronicle: string;
-                /** @description Stream name */
-                stream: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    /** @description Where the next page starts; absent when there is nothing further. Sent with CloudEvents batches, which have no room for `next` */
-                    "Chronicle-Next"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["EventPage"];
-                    "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The chronicle, stream, event or persistent subscription does not exist */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The stream was hard-deleted (`stream_deleted`): no read or write may use it again */
-            410: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The request is well-formed JSON but invalid */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    read_all: {
-        parameters: {
-            query?: {
-                /** @description Type patterns, repeated (`types=a/*&types=b/?`); an event matches if any pattern does. Segments are separated by `/`; `?` matches exactly one segment, `*` zero or more and only as the last segment; an empty value is the empty pattern, matching only the empty type. Absent: every type. */
-                types?: string[];
-                /** @description First position to return */
-                from?: number;
-                /** @description Only this chronicle */
-                chronicle?: string | null;
-                /** @description Page size, at most 1000 */
-                limit?: number;
-                /** @description `cloudevents`: answer CloudEvents 1.0 structured JSON (as does an Accept of application/cloudevents+json or application/cloudevents-batch+json) */
-                format?: components["schemas"]["EventFormat"] | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    /** @description Where the next page starts; absent when there is nothing further. Sent with CloudEvents batches, which have no room for `next` */
-                    "Chronicle-Next"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["EventPage"];
-                    "application/cloudevents-batch+json": components["schemas"]["CloudEvent"][];
-                };
-            };
-            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The credentials are valid but lack the role this needs on the chronicle */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The chronicle, stream, event or persistent subscription does not exist */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4651,6 +3866,791 @@ export interface operations {
             };
             /** @description The chronicle, stream, event or persistent subscription does not exist */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_grants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantList"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_grant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrantOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_grant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chronicle name */
+                chronicle: string;
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    who_am_i: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhoAmI"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_principals: {
+        parameters: {
+            query?: {
+                /** @description Continue after this name (`next`) */
+                after?: string | null;
+                /** @description Page size, at most 1000 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrincipalPage"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_principal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrincipalIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrincipalOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_principal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrincipalOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_principal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_principal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrincipalPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrincipalOut"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_keys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["KeyIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyCreated"];
+                };
+            };
+            /** @description Malformed request (e.g. a body that is not JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body, an event or a batch is larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is well-formed JSON but invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Principal name */
+                principal: string;
+                /** @description The key's public id */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyOut"];
+                };
+            };
+            /** @description No valid credentials: send `Authorization: Bearer <API key>` or HTTP Basic */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials are valid but lack the role this needs on the chronicle */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The chronicle, stream, event or persistent subscription does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict: the name exists, the expected version does not match, or an event id was reused */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
