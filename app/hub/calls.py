@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from app.config import Settings
 from app.domain.limits import PublishLimits
+from app.hub.fanout import Fanout
 from app.storage.group_commit import GroupCommitter
 from app.storage.notifications import Listener
 
@@ -27,6 +28,7 @@ class CallContext:
     appender: GroupCommitter
     settings: Settings
     listener: Listener
+    fanout: Fanout
     emit: Callable[[Any], Awaitable[None]]
     stats: Callable[[], dict[str, Any]] = dict
     inbox: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(maxsize=64))

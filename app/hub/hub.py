@@ -8,10 +8,14 @@ from starlette.websockets import WebSocket
 
 from app.config import Settings
 from app.hub import methods  # noqa: F401  (registers the methods)
+from app.hub.fanout import Fanout
 from app.hub.metrics import WS_CONNECTIONS
 from app.hub.session import Session
 from app.storage.group_commit import GroupCommitter
 from app.storage.notifications import Listener
+
+# Events the shared live reader takes per query; more than a few commits' worth.
+FANOUT_PAGE_SIZE = 1000
 
 
 class Hub:
@@ -28,6 +32,9 @@ class Hub:
         self.appender = appender
         self.settings = settings
         self.listener = listener
+        self.fanout = Fanout(
+            pool, listener, FANOUT_PAGE_SIZE, settings.ws_subscription_poll_interval
+        )
         self.sessions: set[Session] = set()
         self.closing = False
 
@@ -55,6 +62,7 @@ class Hub:
             "notifications": self.listener.notifications,
             "listening": self.listener.connected.is_set(),
             "listener_connects": self.listener.connects,
+            **self.fanout.stats(),
         }
 
     async def close(self, reason: str = "server shutting down", grace: float = 2.0) -> None:
@@ -64,3 +72,4 @@ class Hub:
         await asyncio.gather(
             *(s.shutdown(reason, grace) for s in list(self.sessions)), return_exceptions=True
         )
+        await self.fanout.stop()

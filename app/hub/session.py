@@ -298,6 +298,7 @@ class Session:
             appender=self.hub.appender,
             settings=self.hub.settings,
             listener=self.hub.listener,
+            fanout=self.hub.fanout,
             emit=emit,
             stats=self.hub.stats,
         )

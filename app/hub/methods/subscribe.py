@@ -1,15 +1,20 @@
-"""The bidirectional ``subscribe`` method: catch-up and live delivery on one code path.
+"""The bidirectional ``subscribe`` method: catch-up from the database, then live delivery.
 
-A subscription keeps its own cursor and always reads the events table after it, a page at
-a time. NOTIFY only wakes it. So history and live are the same loop (no switch-over race:
-no gap, no duplicate), and a slow client only makes its own loop wait on its send queue;
-it falls behind and catches up from the database, never holding events in memory.
+A subscription keeps its own cursor. It reads the events table after it, a page at a time
+(the next page is fetched while the current one is sent), until a page comes back short;
+then it takes new events from its feed, which the process's one shared reader fills
+(``hub/fanout.py``). Its feed is attached before its first database read, and it drops
+whatever its cursor has passed, so the switch from history to live has no gap and no
+duplicate. A slow client only makes its own loop wait on its send queue; when its feed
+overflows meanwhile, it goes back to reading the database from its cursor, never holding
+more than a feed's worth of events in memory.
 """
 
 import asyncio
 import contextlib
 from typing import Any, Literal
 
+import orjson
 from pydantic import Field, StrictInt, model_validator
 
 from app.domain.events import RecordedEvent
@@ -17,9 +22,10 @@ from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
 from app.domain.patterns import matches_any, parse_patterns
 from app.errors import StreamNotFoundError
 from app.hub.calls import END_OF_INPUT, CallContext, method
+from app.hub.encoding import event_data
 from app.hub.methods.catalog import Params
 from app.hub.metrics import WS_DELIVERED, WS_SUBSCRIPTIONS
-from app.schemas.cloudevents import FORMAT_DESCRIPTION, EventFormatName, event_body
+from app.schemas.cloudevents import FORMAT_DESCRIPTION, EventFormatName
 from app.schemas.events import Nanoseconds
 from app.storage import catalog, reader
 from app.storage.reader import Direction
@@ -114,54 +120,82 @@ class Follower:
                 low = min(first[0].position + 1, high)
         return low
 
-    async def page(self) -> tuple[list[RecordedEvent], int, bool]:
-        """The next events to deliver, the cursor after them, and whether the page was full.
+    async def page(self, start: int) -> tuple[list[RecordedEvent], int, bool]:
+        """The events to deliver from cursor ``start``, the cursor after them, and whether
+        the page was full.
 
         The global log and chronicles are filtered by type in SQL; the cursor may then
         jump past non-matching events up to what the read could see. A single stream is
         filtered here, over the page its version index yields.
         """
         p, pool, size = self.params, self.ctx.pool, self.ctx.settings.ws_subscription_page_size
+        self.ctx.fanout.database_reads += 1
         if p.scope != "stream":
-            found = await reader.read_all(pool, self.cursor, size, p.chronicle, self.patterns)
-            return found.events, found.next or self.cursor, len(found.events) == size
+            found = await reader.read_all(pool, start, size, p.chronicle, self.patterns)
+            return found.events, found.next or start, len(found.events) == size
         assert p.chronicle is not None and p.stream is not None
         try:
             page = await reader.read_stream(
-                pool, p.chronicle, p.stream, self.cursor, Direction.FORWARDS, size
+                pool, p.chronicle, p.stream, start, Direction.FORWARDS, size
             )
         except StreamNotFoundError:
-            return [], self.cursor, False
-        cursor = page.events[-1].version + 1 if page.events else self.cursor
+            return [], start, False
+        cursor = page.events[-1].version + 1 if page.events else start
         patterns = self.patterns
         events = [e for e in page.events if patterns is None or matches_any(patterns, e.type)]
         return events, cursor, len(page.events) == size
 
-    async def follow(self) -> None:
-        ctx = self.ctx
-        caught_up = False
-        with ctx.listener.waker() as woken:
+    def _key(self, event: RecordedEvent) -> int:
+        return event.version if self.params.scope == "stream" else event.position
+
+    async def _deliver(self, event: RecordedEvent, data: orjson.Fragment) -> None:
+        await self.ctx.emit(data)
+        self.delivered += 1
+        WS_DELIVERED.inc()
+        # Kept exact per event: a stop mid-page reports where to resume.
+        self.cursor = self._key(event) + 1
+
+    async def catch_up(self) -> None:
+        """Deliver from the database until a page comes back short (the next page is read
+        while this one is sent)."""
+        fmt = self.params.format
+        following = asyncio.ensure_future(self.page(self.cursor))
+        try:
             while True:
-                # Cleared before reading: a commit after this point sets it again.
-                woken.clear()
-                events, cursor, full = await self.page()
-                stream_scope = self.params.scope == "stream"
-                for event in events:
-                    body = event_body(event, self.params.format)
-                    await ctx.emit({"kind": "event", "event": body})
-                    self.delivered += 1
-                    WS_DELIVERED.inc()
-                    # Kept exact per event: a stop mid-page reports where to resume.
-                    self.cursor = (event.version if stream_scope else event.position) + 1
-                self.cursor = cursor
+                events, cursor, full = await following
                 if full:
-                    continue
+                    following = asyncio.ensure_future(self.page(cursor))
+                for event in events:
+                    await self._deliver(event, event_data(event, fmt))
+                self.cursor = cursor
+                if not full:
+                    return
+        finally:
+            following.cancel()
+            with contextlib.suppress(BaseException):
+                await following
+
+    async def follow(self) -> None:
+        ctx, p, fmt = self.ctx, self.params, self.params.format
+        limit = ctx.settings.ws_subscription_live_buffer
+        feed = await ctx.fanout.attach(p.chronicle, p.stream, self.patterns, limit)
+        caught_up = False
+        try:
+            while True:
+                feed.restart()
+                await self.catch_up()
                 if not caught_up:
                     caught_up = True
                     await ctx.emit({"kind": "caught_up", "next": self.cursor})
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(ctx.settings.ws_subscription_poll_interval):
-                        await woken.wait()
+                while not feed.overflowed:
+                    for live in feed.take():
+                        # A database read may have delivered it already.
+                        if self._key(live.event) >= self.cursor:
+                            await self._deliver(live.event, live.data(fmt))
+                    if not feed.overflowed:
+                        await feed.wait()
+        finally:
+            ctx.fanout.detach(feed)
 
 
 async def _stop_requested(ctx: CallContext) -> None:
