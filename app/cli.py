@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from app.config import Settings
+from app.hub.coalescing import CoalescingWebSocketProtocol
 from app.hub.server import GracefulServer
 from app.logs import configure_logging
 from app.storage import migrations
@@ -73,6 +74,7 @@ def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         factory=isinstance(app, str),
         loop="uvloop",
         http="httptools",
+        ws=CoalescingWebSocketProtocol,
         log_config=None,
         access_log=False,
         # Above the hub's own limit, so the hub can close 1009 with a reason first.
