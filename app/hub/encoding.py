@@ -47,3 +47,8 @@ def event_data(e: RecordedEvent, format: EventFormatName) -> orjson.Fragment:
         orjson.Fragment(orjson.dumps(cloudevent(e))) if format == "cloudevents" else (event_json(e))
     )
     return orjson.Fragment(orjson.dumps({"kind": "event", "event": event}))
+
+
+def event_data_from_json(event: str) -> orjson.Fragment:
+    """The data of one subscription event frame around an event's JSON text."""
+    return orjson.Fragment('{"kind":"event","event":' + event + "}")

@@ -157,35 +157,62 @@ async def read_all(
     ``patterns``, a page shorter than ``limit`` instead ends at the store's last
     position, so a follower of a rare type does not rescan the same stretch each poll.
     """
+    cid = None if chronicle is None else await chronicle_id(pool, chronicle)
+    return await read_log(pool, from_position, limit, cid, patterns)
+
+
+async def read_log(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    from_position: int,
+    limit: int,
+    cid: int | None = None,
+    patterns: list[Pattern] | None = None,
+) -> EventSlice:
+    """``read_all`` for a chronicle already resolved to its id (None: every chronicle), in
+    one statement: a follower reading page after page resolves the name once."""
+    rows, next_position = await log_rows(conn, from_position, limit, cid, patterns, EVENT_COLUMNS)
+    return EventSlice(events=[recorded_event(r) for r in rows], next=next_position)
+
+
+async def log_rows(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    from_position: int,
+    limit: int,
+    cid: int | None,
+    patterns: list[Pattern] | None,
+    columns: str,
+) -> tuple[list[asyncpg.Record], int]:
+    """The rows (``columns`` over events e, streams s, chronicles c; they must include
+    e.position) of ``read_log`` and where the next page starts."""
     if patterns == []:
-        return EventSlice(events=[], next=from_position)
+        return [], from_position
     params: list[object] = [from_position]
     conditions = ["e.position >= $1", VISIBLE]
-    if chronicle is not None:
-        params.append(await chronicle_id(pool, chronicle))
+    if cid is not None:
+        params.append(cid)
         conditions.append(f"e.chronicle_id = ${len(params)}")
     if patterns is not None:
         params.append(patterns_regex(patterns))
         conditions.append(f"e.type ~ ${len(params)}")
     params.append(limit)
     page = (
-        f"SELECT {EVENT_COLUMNS} {_FROM} WHERE {' AND '.join(conditions)} "
+        f"SELECT {columns} {_FROM} WHERE {' AND '.join(conditions)} "
         f"ORDER BY e.position LIMIT ${len(params)}"
     )
     if patterns is None:
-        events = [recorded_event(r) for r in await pool.fetch(page, *params)]
-        return EventSlice(events=events, next=events[-1].position + 1 if events else from_position)
+        rows = await conn.fetch(page, *params)
+        return rows, rows[-1]["position"] + 1 if rows else from_position
     # One statement, one snapshot: position order is commit order (storage/appender.py),
     # so every event up to the highest position this snapshot sees was visible to it.
-    rows = await pool.fetch(
+    found = await conn.fetch(
         f"SELECT h.horizon, p.* FROM (SELECT max(position) AS horizon FROM events) h "
         f"LEFT JOIN ({page}) p ON true ORDER BY p.position",
         *params,
     )
-    events = [recorded_event(r) for r in rows if r["event_id"] is not None]
-    if len(events) < limit:
-        return EventSlice(events=events, next=max(from_position, (rows[0]["horizon"] or 0) + 1))
-    return EventSlice(events=events, next=events[-1].position + 1)
+    rows = [r for r in found if r["position"] is not None]
+    if len(rows) < limit:
+        return rows, max(from_position, (found[0]["horizon"] or 0) + 1)
+    return rows, rows[-1]["position"] + 1
 
 
 async def last_position(pool: asyncpg.Pool) -> int:

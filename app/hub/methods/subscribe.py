@@ -12,7 +12,7 @@ more than a feed's worth of events in memory.
 
 import asyncio
 import contextlib
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 from pydantic import Field, StrictInt, model_validator
@@ -22,12 +22,12 @@ from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
 from app.domain.patterns import matches_any, parse_patterns
 from app.errors import StreamNotFoundError
 from app.hub.calls import END_OF_INPUT, CallContext, method
-from app.hub.encoding import event_data
+from app.hub.encoding import event_data, event_data_from_json
 from app.hub.methods.catalog import Params
 from app.hub.metrics import WS_DELIVERED, WS_SUBSCRIPTIONS
 from app.schemas.cloudevents import FORMAT_DESCRIPTION, EventFormatName
 from app.schemas.events import Nanoseconds
-from app.storage import catalog, reader
+from app.storage import catalog, event_json, reader
 from app.storage.reader import Direction
 
 
@@ -63,6 +63,13 @@ class SubscribeParams(Params):
         if self.stream is not None:
             return "stream"
         return "chronicle" if self.chronicle is not None else "all"
+
+
+class Outgoing(NamedTuple):
+    """One event frame's data, serialized, and the cursor key (version or position) it has."""
+
+    key: int
+    data: orjson.Fragment
 
 
 class Follower:
@@ -120,19 +127,43 @@ class Follower:
                 low = min(first[0].position + 1, high)
         return low
 
-    async def page(self, start: int) -> tuple[list[RecordedEvent], int, bool]:
+    async def page(self, start: int, cid: int | None) -> tuple[list[Outgoing], int, bool]:
         """The events to deliver from cursor ``start``, the cursor after them, and whether
-        the page was full.
+        the page was full. ``cid``: the chronicle's id, for the chronicle scope.
 
         The global log and chronicles are filtered by type in SQL; the cursor may then
         jump past non-matching events up to what the read could see. A single stream is
-        filtered here, over the page its version index yields.
+        filtered here, over the page its version index yields. Chronicle's own format is
+        read as JSON text built by PostgreSQL (storage/event_json.py).
         """
         p, pool, size = self.params, self.ctx.pool, self.ctx.settings.ws_subscription_page_size
         self.ctx.fanout.database_reads += 1
+        if p.format != "json":
+            return await self._page_of_events(start, cid)
         if p.scope != "stream":
-            found = await reader.read_all(pool, start, size, p.chronicle, self.patterns)
-            return found.events, found.next or start, len(found.events) == size
+            found, cursor = await event_json.read_log_json(pool, start, size, cid, self.patterns)
+            out = [Outgoing(e.position, event_data_from_json(e.json)) for e in found]
+            return out, cursor, len(found) == size
+        assert p.chronicle is not None and p.stream is not None
+        try:
+            found = await event_json.read_stream_json(pool, p.chronicle, p.stream, start, size)
+        except StreamNotFoundError:
+            return [], start, False
+        cursor = found[-1].version + 1 if found else start
+        out = [
+            Outgoing(e.version, event_data_from_json(e.json)) for e in found if self._wanted(e.type)
+        ]
+        return out, cursor, len(found) == size
+
+    async def _page_of_events(
+        self, start: int, cid: int | None
+    ) -> tuple[list[Outgoing], int, bool]:
+        """``page`` for other formats, from RecordedEvents."""
+        p, pool, size = self.params, self.ctx.pool, self.ctx.settings.ws_subscription_page_size
+        if p.scope != "stream":
+            found = await reader.read_log(pool, start, size, cid, self.patterns)
+            out = [Outgoing(e.position, event_data(e, p.format)) for e in found.events]
+            return out, found.next or start, len(found.events) == size
         assert p.chronicle is not None and p.stream is not None
         try:
             page = await reader.read_stream(
@@ -141,32 +172,40 @@ class Follower:
         except StreamNotFoundError:
             return [], start, False
         cursor = page.events[-1].version + 1 if page.events else start
-        patterns = self.patterns
-        events = [e for e in page.events if patterns is None or matches_any(patterns, e.type)]
-        return events, cursor, len(page.events) == size
+        out = [
+            Outgoing(e.version, event_data(e, p.format))
+            for e in page.events
+            if self._wanted(e.type)
+        ]
+        return out, cursor, len(page.events) == size
+
+    def _wanted(self, event_type: str) -> bool:
+        return self.patterns is None or matches_any(self.patterns, event_type)
 
     def _key(self, event: RecordedEvent) -> int:
         return event.version if self.params.scope == "stream" else event.position
 
-    async def _deliver(self, event: RecordedEvent, data: orjson.Fragment) -> None:
+    async def _deliver(self, key: int, data: orjson.Fragment) -> None:
         await self.ctx.emit(data)
         self.delivered += 1
         WS_DELIVERED.inc()
         # Kept exact per event: a stop mid-page reports where to resume.
-        self.cursor = self._key(event) + 1
+        self.cursor = key + 1
 
     async def catch_up(self) -> None:
         """Deliver from the database until a page comes back short (the next page is read
         while this one is sent)."""
-        fmt = self.params.format
-        following = asyncio.ensure_future(self.page(self.cursor))
+        chronicle = self.params.chronicle
+        # Resolved once per catch-up, not per page (a deleted chronicle fails the next one).
+        cid = None if chronicle is None else await catalog.chronicle_id(self.ctx.pool, chronicle)
+        following = asyncio.ensure_future(self.page(self.cursor, cid))
         try:
             while True:
-                events, cursor, full = await following
+                out, cursor, full = await following
                 if full:
-                    following = asyncio.ensure_future(self.page(cursor))
-                for event in events:
-                    await self._deliver(event, event_data(event, fmt))
+                    following = asyncio.ensure_future(self.page(cursor, cid))
+                for key, data in out:
+                    await self._deliver(key, data)
                 self.cursor = cursor
                 if not full:
                     return
@@ -191,7 +230,7 @@ class Follower:
                     for live in feed.take():
                         # A database read may have delivered it already.
                         if self._key(live.event) >= self.cursor:
-                            await self._deliver(live.event, live.data(fmt))
+                            await self._deliver(self._key(live.event), live.data(fmt))
                     if not feed.overflowed:
                         await feed.wait()
         finally:
