@@ -1,6 +1,7 @@
 """The ``chronicle`` command: serve, migrate, openapi."""
 
 import contextlib
+import gc
 import json
 import os
 from contextlib import ExitStack
@@ -60,6 +61,7 @@ def serve(
                 from app.main import create_app
 
                 app = create_app(settings)
+                settle_garbage_collection()
                 GracefulServer(_uvicorn_config(app, settings), app).run()
             else:
                 _serve_workers(settings)
@@ -98,7 +100,23 @@ def worker_app() -> FastAPI:
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
-    return create_app(settings)
+    app = create_app(settings)
+    settle_garbage_collection()
+    return app
+
+
+def settle_garbage_collection() -> None:
+    """Keep the collector's pauses short in a server process holding many connections.
+
+    Measured with gc callbacks beside 1,000 subscribers: a full (generation 2) collection
+    of 200-450 ms every second or two, each a latency spike for every subscriber. What is
+    loaded by now (modules, models, routes) lives as long as the process, so it is frozen
+    out of every collection; and the young generations are collected less often, so fewer
+    collections reach the old one.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 class _WorkerServer(GracefulServer):
