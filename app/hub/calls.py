@@ -30,6 +30,8 @@ class CallContext:
     listener: Listener
     fanout: Fanout
     emit: Callable[[Any], Awaitable[None]]
+    offer: Callable[[Any], bool] = lambda _: False
+    """``emit`` if there is room now, without waiting; False (nothing sent) otherwise."""
     stats: Callable[[], dict[str, Any]] = dict
     inbox: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)

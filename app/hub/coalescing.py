@@ -14,8 +14,15 @@ import asyncio
 from typing import Any, cast
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
+from websockets.http11 import Request
 
 FLUSH_BYTES = 64 * 1024
+
+SEND_TEXT_NOW = "chronicle.send_text_now"
+"""ASGI scope extension: a function writing one text frame at once, without a coroutine
+(no task switch), returning False when the connection is closed or backed up; then send
+through ASGI, which waits. The session uses it for frames nothing is queued before."""
 
 
 class CoalescingTransport:
@@ -62,7 +69,31 @@ class CoalescingTransport:
 
 
 class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
-    """Pass as uvicorn's ``ws`` protocol class."""
+    """Pass as uvicorn's ``ws`` protocol class. Offers the ``SEND_TEXT_NOW`` extension."""
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:  # the handshake went on to the application
+            scope["extensions"][SEND_TEXT_NOW] = self.send_text_now
+
+    def send_text_now(self, text: str) -> bool:
+        """Write a text frame without waiting, if the connection is open and its buffer is
+        not full; False (nothing written) otherwise."""
+        if (
+            not self.handshake_complete
+            or self.close_sent
+            or self.disconnected
+            or self.initial_response is not None
+            or not self.writable.is_set()
+        ):
+            return False
+        try:
+            self.conn.send_text(text.encode())
+        except InvalidState:
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.

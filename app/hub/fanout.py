@@ -18,6 +18,7 @@ feed. The overlap is dropped by the subscriber's cursor.
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -63,6 +64,9 @@ class Feed:
         self.patterns = patterns
         self.limit = limit
         self.overflowed = False
+        self.direct: Callable[[LiveEvent], bool] | None = None
+        """Set by an idle subscriber: delivers an event straight to its connection's queue
+        (False when that is full), sparing a wake-up of the subscriber's task."""
         self._pending: deque[LiveEvent] = deque()
         self._ready = asyncio.Event()
 
@@ -71,6 +75,11 @@ class Feed:
             return
         if self.patterns is not None and not matches_any(self.patterns, live.event.type):
             return
+        # Only while nothing is queued: events must not overtake queued ones.
+        if self.direct is not None:
+            if not self._pending and self.direct(live):
+                return
+            self.direct = None
         if len(self._pending) >= self.limit:
             self.overflowed = True
             self._pending.clear()
@@ -92,9 +101,14 @@ class Feed:
         self._ready.clear()
         return events
 
-    async def wait(self) -> None:
-        """Until something is queued or the feed overflowed."""
-        await self._ready.wait()
+    async def wait(self, direct: Callable[[LiveEvent], bool] | None = None) -> None:
+        """Until something is queued or the feed overflowed; meanwhile events go to
+        ``direct`` while it takes them."""
+        self.direct = direct
+        try:
+            await self._ready.wait()
+        finally:
+            self.direct = None
 
 
 class Fanout:

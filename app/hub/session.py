@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -13,6 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from app.errors import ChronicleError, error_body
 from app.hub import close_codes
 from app.hub.calls import END_OF_INPUT, METHODS, CallContext, Method
+from app.hub.coalescing import SEND_TEXT_NOW
 from app.hub.frames import (
     CLIENT_FRAME_TYPES,
     CallFrame,
@@ -64,6 +66,11 @@ class Session:
         self._closed = False
         self.frames_sent = 0
         self.opened_at = time.monotonic()
+        # Writes a frame without a coroutine when the server offers it (hub/coalescing.py);
+        # used only while no frame is queued or being sent, so frames keep their order.
+        send_now = websocket.scope.get("extensions", {}).get(SEND_TEXT_NOW)
+        self._send_now: Callable[[str], bool] = send_now or (lambda _: False)
+        self._sending = False
 
     # lifecycle
 
@@ -113,11 +120,23 @@ class Session:
     async def _send_loop(self) -> None:
         while True:
             frame = await self.outbox.get()
-            try:
-                await self.websocket.send_text(encode(frame))
-                self.frames_sent += 1
-            except (WebSocketDisconnect, RuntimeError, OSError):
-                return
+            text = encode(frame)
+            if not self._send_now(text):
+                self._sending = True
+                try:
+                    await self.websocket.send_text(text)
+                except (WebSocketDisconnect, RuntimeError, OSError):
+                    return
+                finally:
+                    self._sending = False
+            self.frames_sent += 1
+
+    def _offer(self, frame: dict[str, Any]) -> bool:
+        """Send a call frame now if nothing is ahead of it, else queue it if there is room."""
+        if not self._sending and self.outbox.empty and self._send_now(encode(frame)):
+            self.frames_sent += 1
+            return True
+        return self.outbox.offer(frame)
 
     async def _keepalive(self) -> None:
         settings = self.hub.settings
@@ -292,6 +311,9 @@ class Session:
         async def emit(data: Any) -> None:
             await self.outbox.put({"type": "data", "id": frame.id, "data": data})
 
+        def offer(data: Any) -> bool:
+            return self._offer({"type": "data", "id": frame.id, "data": data})
+
         ctx = CallContext(
             call_id=frame.id,
             pool=self.hub.pool,
@@ -300,6 +322,7 @@ class Session:
             listener=self.hub.listener,
             fanout=self.hub.fanout,
             emit=emit,
+            offer=offer,
             stats=self.hub.stats,
         )
         call = _Call(method, ctx)

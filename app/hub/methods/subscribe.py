@@ -23,6 +23,7 @@ from app.domain.patterns import matches_any, parse_patterns
 from app.errors import StreamNotFoundError
 from app.hub.calls import END_OF_INPUT, CallContext, method
 from app.hub.encoding import event_data, event_data_from_json
+from app.hub.fanout import LiveEvent
 from app.hub.methods.catalog import Params
 from app.hub.metrics import WS_DELIVERED, WS_SUBSCRIPTIONS
 from app.schemas.cloudevents import FORMAT_DESCRIPTION, EventFormatName
@@ -192,6 +193,19 @@ class Follower:
         # Kept exact per event: a stop mid-page reports where to resume.
         self.cursor = key + 1
 
+    def _deliver_now(self, live: LiveEvent) -> bool:
+        """``_deliver`` without waiting, called by the shared reader while this subscription
+        waits with nothing queued; False when the connection's queue is full."""
+        key = self._key(live.event)
+        if key < self.cursor:
+            return True  # a database read delivered it already
+        if not self.ctx.offer(live.data(self.params.format)):
+            return False
+        self.delivered += 1
+        WS_DELIVERED.inc()
+        self.cursor = key + 1
+        return True
+
     async def catch_up(self) -> None:
         """Deliver from the database until a page comes back short (the next page is read
         while this one is sent)."""
@@ -232,7 +246,7 @@ class Follower:
                         if self._key(live.event) >= self.cursor:
                             await self._deliver(self._key(live.event), live.data(fmt))
                     if not feed.overflowed:
-                        await feed.wait()
+                        await feed.wait(self._deliver_now)
         finally:
             ctx.fanout.detach(feed)
 
