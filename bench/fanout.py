@@ -165,7 +165,8 @@ async def appends_beside_subscribers(base: str, subscribers: int, seconds: float
         for n, c in enumerate(clients):
             c.call("s", "subscribe", {"chronicle": chronicle, "stream": f"s{n}", "start": "end"})
         await asyncio.gather(*(c.wait_caught_up(1, 60) for c in clients))
-        rate, _, _ = await http_publish(base, 64, seconds)
+        with quiet_gc():
+            rate, _, _ = await http_publish(base, 64, seconds)
         return rate
     finally:
         for c in clients:
