@@ -63,7 +63,7 @@ class Settings(BaseSettings):
         "that it is behind and catches up from the database.",
     )
     ws_subscription_poll_interval: float = Field(
-        default=5.0, gt=0, description="Seconds a live subscription waits for a NOTIFY before "
+        default=5.0, gt=0, description="Seconds the shared live reader waits for a NOTIFY before "
         "re-reading anyway (covers notifications lost while the listener reconnects).",
     )
 
