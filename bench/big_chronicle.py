@@ -71,7 +71,7 @@ async def _load(conn: asyncpg.Connection, name: str, events: int, streams: int) 
                                 data, content_type, metadata, recorded_at)
             SELECT $2::bigint + n, gen_random_uuid(), $1, st.id, n / $3,
                    'sensor/t' || ((n / $3) % $4),
-                   jsonb_build_object('n', n, 'celsius', (n % 400) / 10.0),
+                   jsonb_build_object('n', n, 'celsius', round((n % 400) / 10.0, 1)),
                    'application/json', '{}'::jsonb, $5::bigint + n * $6
             FROM generate_series(0, $7 - 1) n
             JOIN streams st ON st.chronicle_id = $1 AND st.name = 's' || (n % $3)

@@ -1,9 +1,9 @@
 """Events read as their JSON text, built by PostgreSQL from the stored text.
 
 A catch-up subscription sends every event it reads once, as it is. Building the JSON in
-the query (``json_build_object`` over ``data::json`` and ``metadata::json``, which embed
-the stored text verbatim) spares the process the per-event work that dominated catch-up:
-turning a row into a RecordedEvent and encoding it again. The JSON has the fields and
+the query (the stored ``data::text`` and ``metadata::text`` embedded verbatim) spares the
+process the per-event work that dominated catch-up: turning a row into a RecordedEvent
+and encoding it again. The JSON has the fields and
 values of ``EventOut`` (schemas/events.py), in its order; a test keeps them equal.
 """
 
@@ -16,13 +16,19 @@ from app.storage.catalog import readable_stream
 from app.storage.reader import log_rows
 from app.storage.retention import VISIBLE
 
-EVENT_JSON = """json_build_object(
-    'event_id', e.event_id, 'chronicle', c.name, 'stream', s.name, 'version', e.version,
-    'position', e.position, 'type', e.type, 'data', e.data::json,
-    'data_base64', translate(encode(e.data_bin, 'base64'), E'\\n', ''),
-    'content_type', e.content_type, 'metadata', e.metadata::json,
-    'recorded_at', e.recorded_at, 'source_timestamp', e.source_timestamp,
-    'client_id', e.client_id)::text"""
+# Concatenated rather than json_build_object: half the server time per row (EXPLAIN
+# ANALYZE: ~4 us against ~8 us), as only the names need escaping (to_json). concat()
+# reads NULL as '', so every nullable column is coalesced to null.
+EVENT_JSON = """concat(
+    '{"event_id":"', e.event_id, '","chronicle":', to_json(c.name),
+    ',"stream":', to_json(s.name), ',"version":', e.version, ',"position":', e.position,
+    ',"type":', to_json(e.type), ',"data":', coalesce(e.data::text, 'null'),
+    ',"data_base64":',
+    coalesce('"' || translate(encode(e.data_bin, 'base64'), E'\\n', '') || '"', 'null'),
+    ',"content_type":', to_json(e.content_type), ',"metadata":', e.metadata::text,
+    ',"recorded_at":', e.recorded_at,
+    ',"source_timestamp":', coalesce(e.source_timestamp::text, 'null'),
+    ',"client_id":', coalesce(to_json(e.client_id)::text, 'null'), '}')"""
 
 _COLUMNS = f"e.position, e.version, e.type, {EVENT_JSON} AS json"
 
