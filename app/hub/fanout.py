@@ -34,6 +34,9 @@ from app.storage.notifications import Listener
 
 log = structlog.get_logger(__name__)
 
+RETRY_DELAY = 0.5
+APPLICATION_NAME = "chronicle-fanout"
+
 
 class LiveEvent:
     """A committed event as the reader found it, with its frame data serialized once per
@@ -119,9 +122,18 @@ class Fanout:
     """
 
     def __init__(
-        self, pool: asyncpg.Pool, listener: Listener, page_size: int, poll_interval: float
+        self,
+        pool: asyncpg.Pool,
+        dsn: str,
+        listener: Listener,
+        page_size: int,
+        poll_interval: float,
     ) -> None:
         self._pool = pool
+        # Reads on its own connection: a pool query costs a second round trip (the reset
+        # on release), and this one runs after every commit while anyone subscribes.
+        self._dsn = dsn
+        self._conn: asyncpg.Connection | None = None
         self._listener = listener
         self._page_size = page_size
         self._poll_interval = poll_interval
@@ -179,6 +191,10 @@ class Fanout:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close(timeout=2)
+            self._conn = None
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -209,7 +225,13 @@ class Fanout:
                 try:
                     await self._read_new()
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                    # Reconnects and reads on from its cursor, without waiting for a commit.
                     log.warning("fanout_read_failed", error=repr(error))
+                    if self._conn is not None:
+                        self._conn.terminate()
+                        self._conn = None
+                    await asyncio.sleep(RETRY_DELAY)
+                    continue
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll_interval):
                         await woken.wait()
@@ -217,7 +239,11 @@ class Fanout:
     async def _read_new(self) -> None:
         while self._cursor is not None:
             generation, cursor = self._generation, self._cursor
-            page = await reader.read_all(self._pool, cursor, self._page_size)
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await asyncpg.connect(
+                    self._dsn, server_settings={"application_name": APPLICATION_NAME}
+                )
+            page = await reader.read_log(self._conn, cursor, self._page_size)
             self.reads += 1
             if generation != self._generation:
                 continue  # the cursor was reset meanwhile: read again from the new one

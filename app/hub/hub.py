@@ -33,7 +33,11 @@ class Hub:
         self.settings = settings
         self.listener = listener
         self.fanout = Fanout(
-            pool, listener, FANOUT_PAGE_SIZE, settings.ws_subscription_poll_interval
+            pool,
+            settings.database_dsn(),
+            listener,
+            FANOUT_PAGE_SIZE,
+            settings.ws_subscription_poll_interval,
         )
         self.sessions: set[Session] = set()
         self.closing = False

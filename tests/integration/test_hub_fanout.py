@@ -4,11 +4,13 @@ with its own cursor and bounded feed, falling back to its own database reads whe
 import asyncio
 from typing import Any
 
+import asyncpg
 import orjson
 from websockets.asyncio.client import connect
 
 from app.client import Connection
 from app.config import Settings
+from app.hub.fanout import APPLICATION_NAME
 from tests.integration.hub_servers import serve, uvicorn_process, ws_url
 from tests.integration.test_hub_backpressure import BATCH, EVENTS, noise, small_buffer_socket
 from tests.integration.test_hub_subscriptions import publish, take
@@ -178,3 +180,23 @@ async def test_events_written_by_another_process_reach_every_local_subscriber(
         assert stats["live_feeds"] == len(subs)
         for sub in subs:
             await sub.stop()
+
+
+async def test_the_shared_reader_reconnects_and_reads_on(
+    settings: Settings, pool: asyncpg.Pool, chronicle: str
+) -> None:
+    """Its own database connection dies between commits: the next commit is delivered."""
+    async with serve(settings) as (base, _), Connection(ws_url(base)) as conn:
+        sub = await conn.subscribe_to(chronicle, "s", start_from="end")
+        await publish(conn, chronicle, "s", "before")
+        assert [e["data"] for e in await take(sub, 1)] == ["before"]
+        killed = await pool.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = $1",
+            APPLICATION_NAME,
+        )
+        assert killed >= 1
+        for n in range(3):
+            await publish(conn, chronicle, "s", n)
+        assert [e["data"] for e in await take(sub, 3)] == [0, 1, 2]
+        await sub.stop()
