@@ -8,7 +8,8 @@ For each subscriber count, ceiling and Chronicle alternate:
 - latency p50/p99: single events INTERVAL apart; Chronicle's from ``recorded_at`` (stamped
   in the insert, before the commit) to arrival, the ceiling's from its broadcast stamp;
 and once, 64-client HTTP publishes with 1,000 live subscriptions attached (one per stream
-of another chronicle, none of them written to) against the same with none.
+of another chronicle, none of them written to) against the same with none, in A-B-B-A
+order.
 All clients are bench/ws_client.py, in this process, without compression.
 """
 
@@ -241,8 +242,11 @@ def run(
         seconds = 0.5 if smoke else 5.0
         alone, beside = [], []
         for r in range(rounds):
-            alone.append(asyncio.run(appends_beside_subscribers(base, 0, seconds)))
-            beside.append(asyncio.run(appends_beside_subscribers(base, attached, seconds)))
+            # A-B, then B-A: the append rate drifts down within a run (the tables grow, the
+            # neighbours' load changes), which a fixed order would count against one side.
+            for n in (0, attached) if r % 2 == 0 else (attached, 0):
+                rate = asyncio.run(appends_beside_subscribers(base, n, seconds))
+                (beside if n else alone).append(rate)
             print(
                 f"appends round {r + 1}: alone {alone[-1]:,.0f}/s, "
                 f"beside {attached} subscriptions {beside[-1]:,.0f}/s",
