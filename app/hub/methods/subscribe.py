@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 from typing import Any, Literal, NamedTuple
 
+import asyncpg
 import orjson
 from pydantic import Field, StrictInt, model_validator
 
@@ -137,10 +138,11 @@ class Follower:
         filtered here, over the page its version index yields. Chronicle's own format is
         read as JSON text built by PostgreSQL (storage/event_json.py).
         """
-        p, pool, size = self.params, self.ctx.pool, self.ctx.settings.ws_subscription_page_size
+        p, size = self.params, self.ctx.settings.ws_subscription_page_size
+        pool = await self.ctx.fanout.read_pool()
         self.ctx.fanout.database_reads += 1
         if p.format != "json":
-            return await self._page_of_events(start, cid)
+            return await self._page_of_events(pool, start, cid)
         if p.scope != "stream":
             found, cursor = await event_json.read_log_json(pool, start, size, cid, self.patterns)
             out = [Outgoing(e.position, event_data_from_json(e.json)) for e in found]
@@ -157,10 +159,10 @@ class Follower:
         return out, cursor, len(found) == size
 
     async def _page_of_events(
-        self, start: int, cid: int | None
+        self, pool: asyncpg.Pool, start: int, cid: int | None
     ) -> tuple[list[Outgoing], int, bool]:
         """``page`` for other formats, from RecordedEvents."""
-        p, pool, size = self.params, self.ctx.pool, self.ctx.settings.ws_subscription_page_size
+        p, size = self.params, self.ctx.settings.ws_subscription_page_size
         if p.scope != "stream":
             found = await reader.read_log(pool, start, size, cid, self.patterns)
             out = [Outgoing(e.position, event_data(e, p.format)) for e in found.events]
