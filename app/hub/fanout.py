@@ -84,8 +84,13 @@ class Feed:
             return
         # Only while nothing is queued: events must not overtake queued ones.
         if self.direct is not None:
-            if not self._pending and self.direct(live):
-                return
+            try:
+                if not self._pending and self.direct(live):
+                    return
+            except Exception:
+                # Never let one subscriber break the reader: this one's task, woken, will
+                # meet the error itself.
+                log.exception("fanout_direct_delivery_failed")
             self.direct = None
         if len(self._pending) >= self.limit:
             self.overflowed = True
