@@ -35,21 +35,19 @@ from app.storage.notifications import Listener
 log = structlog.get_logger(__name__)
 
 RETRY_DELAY = 0.5
+_COLUMNS = f"{reader.EVENT_COLUMNS}, e.chronicle_id"
 APPLICATION_NAME = "chronicle-fanout"
-
-
-async def _keep_session(_: asyncpg.Connection) -> None:
-    """Release without a reset query (asyncpg still clears its own state)."""
 
 
 class LiveEvent:
     """A committed event as the reader found it, with its frame data serialized once per
     format and shared by every subscriber that receives it."""
 
-    __slots__ = ("event", "_data")
+    __slots__ = ("event", "chronicle_id", "_data")
 
-    def __init__(self, event: RecordedEvent) -> None:
+    def __init__(self, event: RecordedEvent, chronicle_id: int) -> None:
         self.event = event
+        self.chronicle_id = chronicle_id
         self._data: dict[str, orjson.Fragment] = {}
 
     def data(self, format: EventFormatName) -> orjson.Fragment:
@@ -64,12 +62,19 @@ class Feed:
     by the reader. ``overflowed`` means events were dropped: read the database."""
 
     def __init__(
-        self, chronicle: str | None, stream: str | None, patterns: list[Pattern] | None, limit: int
+        self,
+        chronicle: str | None,
+        stream: str | None,
+        patterns: list[Pattern] | None,
+        limit: int,
+        chronicle_ids: frozenset[int] | None = None,
     ) -> None:
         self.chronicle = chronicle
         self.stream = stream
         self.patterns = patterns
         self.limit = limit
+        # Only events of these chronicles (None: any), as the database reads filter them.
+        self.chronicle_ids = chronicle_ids
         self.overflowed = False
         self.direct: Callable[[LiveEvent], bool] | None = None
         """Set by an idle subscriber: delivers an event straight to its connection's queue
@@ -79,6 +84,8 @@ class Feed:
 
     def offer(self, live: LiveEvent) -> None:
         if self.overflowed:
+            return
+        if self.chronicle_ids is not None and live.chronicle_id not in self.chronicle_ids:
             return
         if self.patterns is not None and not matches_any(self.patterns, live.event.type):
             return
@@ -137,11 +144,8 @@ class Fanout:
         listener: Listener,
         page_size: int,
         poll_interval: float,
-        read_pool_size: int = 4,
     ) -> None:
         self._pool = pool
-        self._read_pool: asyncpg.Pool | None = None
-        self._read_pool_size = read_pool_size
         # Reads on its own connection: a pool query costs a second round trip (the reset
         # on release), and this one runs after every commit while anyone subscribes.
         self._dsn = dsn
@@ -170,8 +174,10 @@ class Fanout:
         stream: str | None,
         patterns: list[Pattern] | None,
         limit: int,
+        chronicle_ids: frozenset[int] | None = None,
     ) -> Feed:
-        """A feed for a scope (a stream, a chronicle, or everything with both None)."""
+        """A feed for a scope (a stream, a chronicle, or everything with both None), of
+        the chronicles ``chronicle_ids`` only when given."""
         async with self._starting:
             if self._cursor is None:
                 # Taken before the feed exists: anything below it committed before the
@@ -181,7 +187,7 @@ class Fanout:
                 self._cursor = start
             if self._task is None:
                 self._task = asyncio.create_task(self._run(), name="chronicle-fanout")
-            feed = Feed(chronicle, stream, patterns, limit)
+            feed = Feed(chronicle, stream, patterns, limit, chronicle_ids)
             self._index(feed).add(feed)
             self._feeds += 1
         return feed
@@ -198,20 +204,6 @@ class Fanout:
             self._cursor = None
             self._generation += 1
 
-    async def read_pool(self) -> asyncpg.Pool:
-        """A small pool for subscriptions' own database reads (catch-up pages).
-
-        Its connections are not reset on release: these reads leave no session state (no
-        SET, LISTEN, cursor or lock), and the reset is a second round trip per page, 7% of
-        a catch-up's server time in py-spy.
-        """
-        async with self._starting:
-            if self._read_pool is None:
-                self._read_pool = await asyncpg.create_pool(
-                    self._dsn, min_size=0, max_size=self._read_pool_size, reset=_keep_session
-                )
-        return self._read_pool
-
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -221,10 +213,6 @@ class Fanout:
             with contextlib.suppress(Exception):
                 await self._conn.close(timeout=2)
             self._conn = None
-        if self._read_pool is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._read_pool.close(), 2)
-            self._read_pool = None
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -273,18 +261,21 @@ class Fanout:
                 self._conn = await asyncpg.connect(
                     self._dsn, server_settings={"application_name": APPLICATION_NAME}
                 )
-            page = await reader.read_log(self._conn, cursor, self._page_size)
+            rows, next_position = await reader.log_rows(
+                self._conn, cursor, self._page_size, None, None, _COLUMNS
+            )
             self.reads += 1
             if generation != self._generation:
                 continue  # the cursor was reset meanwhile: read again from the new one
-            self._dispatch(page.events)
-            self._cursor = page.next or cursor
-            if len(page.events) < self._page_size:
+            self._dispatch(rows)
+            self._cursor = next_position
+            if len(rows) < self._page_size:
                 return
 
-    def _dispatch(self, events: list[RecordedEvent]) -> None:
+    def _dispatch(self, rows: list[asyncpg.Record]) -> None:
         everything, by_chronicle, by_stream = self._everything, self._by_chronicle, self._by_stream
-        for event in events:
+        for row in rows:
+            event = reader.recorded_event(row)
             live: LiveEvent | None = None
             for feeds in (
                 everything,
@@ -293,6 +284,6 @@ class Fanout:
             ):
                 for feed in feeds:
                     if live is None:
-                        live = LiveEvent(event)
+                        live = LiveEvent(event, row["chronicle_id"])
                     feed.offer(live)
-        self.dispatched += len(events)
+        self.dispatched += len(rows)

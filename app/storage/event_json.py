@@ -53,9 +53,12 @@ async def read_log_json(
     limit: int,
     cid: int | None,
     patterns: list[Pattern] | None,
+    chronicle_ids: frozenset[int] | None = None,
 ) -> tuple[list[EventJson], int]:
     """``reader.read_log`` as JSON: the events and where the next page starts."""
-    rows, next_position = await log_rows(conn, from_position, limit, cid, patterns, _COLUMNS)
+    rows, next_position = await log_rows(
+        conn, from_position, limit, cid, patterns, _COLUMNS, chronicle_ids
+    )
     return _events(rows), next_position
 
 

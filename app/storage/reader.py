@@ -167,10 +167,13 @@ async def read_log(
     limit: int,
     cid: int | None = None,
     patterns: list[Pattern] | None = None,
+    chronicle_ids: frozenset[int] | None = None,
 ) -> EventSlice:
     """``read_all`` for a chronicle already resolved to its id (None: every chronicle), in
     one statement: a follower reading page after page resolves the name once."""
-    rows, next_position = await log_rows(conn, from_position, limit, cid, patterns, EVENT_COLUMNS)
+    rows, next_position = await log_rows(
+        conn, from_position, limit, cid, patterns, EVENT_COLUMNS, chronicle_ids
+    )
     return EventSlice(events=[recorded_event(r) for r in rows], next=next_position)
 
 
@@ -181,9 +184,12 @@ async def log_rows(
     cid: int | None,
     patterns: list[Pattern] | None,
     columns: str,
+    chronicle_ids: frozenset[int] | None = None,
 ) -> tuple[list[asyncpg.Record], int]:
     """The rows (``columns`` over events e, streams s, chronicles c; they must include
-    e.position) of ``read_log`` and where the next page starts."""
+    e.position) of ``read_log`` and where the next page starts. ``chronicle_ids`` (None:
+    all) keeps only events of those chronicles; like ``patterns``, it makes a short page
+    end at the store's last position."""
     if patterns == []:
         return [], from_position
     params: list[object] = [from_position]
@@ -191,6 +197,9 @@ async def log_rows(
     if cid is not None:
         params.append(cid)
         conditions.append(f"e.chronicle_id = ${len(params)}")
+    if chronicle_ids is not None:
+        params.append(list(chronicle_ids))
+        conditions.append(f"e.chronicle_id = ANY(${len(params)}::bigint[])")
     if patterns is not None:
         params.append(patterns_regex(patterns))
         conditions.append(f"e.type ~ ${len(params)}")
@@ -199,7 +208,7 @@ async def log_rows(
         f"SELECT {columns} {_FROM} WHERE {' AND '.join(conditions)} "
         f"ORDER BY e.position LIMIT ${len(params)}"
     )
-    if patterns is None:
+    if patterns is None and chronicle_ids is None:
         rows = await conn.fetch(page, *params)
         return rows, rows[-1]["position"] + 1 if rows else from_position
     # One statement, one snapshot: position order is commit order (storage/appender.py),

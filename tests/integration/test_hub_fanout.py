@@ -5,16 +5,19 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import httpx
 import orjson
 from websockets.asyncio.client import connect
 
 from app.client import Connection
 from app.config import Settings
-from app.hub.fanout import APPLICATION_NAME
+from app.hub.fanout import APPLICATION_NAME, Fanout
+from app.storage import catalog, event_json
+from app.storage.notifications import Listener
 from tests.integration.hub_servers import serve, uvicorn_process, ws_url
 from tests.integration.test_hub_backpressure import BATCH, EVENTS, noise, small_buffer_socket
 from tests.integration.test_hub_subscriptions import publish, take
-from tests.support import TIMEOUT
+from tests.support import TIMEOUT, fresh_name
 
 
 async def test_many_subscribers_on_one_scope_share_one_reader(
@@ -200,3 +203,41 @@ async def test_the_shared_reader_reconnects_and_reads_on(
             await publish(conn, chronicle, "s", n)
         assert [e["data"] for e in await take(sub, 3)] == [0, 1, 2]
         await sub.stop()
+
+
+async def test_a_feed_of_the_global_log_keeps_to_its_chronicles(
+    database_url: str, settings: Settings, pool: asyncpg.Pool, client: httpx.AsyncClient
+) -> None:
+    """A global-log feed limited to some chronicles (what a caller may read) is offered
+    only their events, like its database reads (reader.log_rows chronicle_ids)."""
+    mine, other = fresh_name("c"), fresh_name("c")
+    for name in (mine, other):
+        assert (await client.post("/chronicles", json={"name": name})).status_code == 201
+    allowed = frozenset({await catalog.chronicle_id(pool, mine)})
+    listener = Listener(database_url)
+    await listener.start()
+    fanout = Fanout(pool, database_url, listener, 100, settings.ws_subscription_poll_interval)
+    try:
+        limited = await fanout.attach(None, None, None, 100, allowed)
+        everything = await fanout.attach(None, None, None, 100)
+        for name in (other, mine, other):
+            response = await client.post(
+                f"/chronicles/{name}/streams/s/events", json={"events": [{"type": name}]}
+            )
+            assert response.status_code == 201
+        seen: list[str] = []
+        async with asyncio.timeout(TIMEOUT):
+            while len(seen) < 3:
+                await everything.wait()
+                seen += [
+                    e.event.chronicle
+                    for e in everything.take()
+                    if e.event.chronicle in (mine, other)
+                ]
+        assert seen == [other, mine, other]
+        assert [live.event.chronicle for live in limited.take()] == [mine]
+        found, _ = await event_json.read_log_json(pool, 0, 100, None, None, allowed)
+        assert {orjson.loads(e.json)["chronicle"] for e in found} == {mine}
+    finally:
+        await fanout.stop()
+        await listener.stop()

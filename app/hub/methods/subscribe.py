@@ -84,6 +84,9 @@ class Follower:
         self.patterns = None if params.types is None else parse_patterns(params.types)
         self.cursor = 0
         self.delivered = 0
+        # The chronicles (ids) the global log is filtered to, for every read and the live
+        # feed alike (None: all of them).
+        self.visible: frozenset[int] | None = None
 
     async def resolve_start(self) -> None:
         """Fix the cursor (and fail early on an unknown chronicle)."""
@@ -139,12 +142,14 @@ class Follower:
         read as JSON text built by PostgreSQL (storage/event_json.py).
         """
         p, size = self.params, self.ctx.settings.ws_subscription_page_size
-        pool = await self.ctx.fanout.read_pool()
+        pool = self.ctx.pool
         self.ctx.fanout.database_reads += 1
         if p.format != "json":
             return await self._page_of_events(pool, start, cid)
         if p.scope != "stream":
-            found, cursor = await event_json.read_log_json(pool, start, size, cid, self.patterns)
+            found, cursor = await event_json.read_log_json(
+                pool, start, size, cid, self.patterns, self.visible
+            )
             out = [Outgoing(e.position, event_data_from_json(e.json)) for e in found]
             return out, cursor, len(found) == size
         assert p.chronicle is not None and p.stream is not None
@@ -164,7 +169,7 @@ class Follower:
         """``page`` for other formats, from RecordedEvents."""
         p, size = self.params, self.ctx.settings.ws_subscription_page_size
         if p.scope != "stream":
-            found = await reader.read_log(pool, start, size, cid, self.patterns)
+            found = await reader.read_log(pool, start, size, cid, self.patterns, self.visible)
             out = [Outgoing(e.position, event_data(e, p.format)) for e in found.events]
             return out, found.next or start, len(found.events) == size
         assert p.chronicle is not None and p.stream is not None
@@ -233,7 +238,7 @@ class Follower:
     async def follow(self) -> None:
         ctx, p, fmt = self.ctx, self.params, self.params.format
         limit = ctx.settings.ws_subscription_live_buffer
-        feed = await ctx.fanout.attach(p.chronicle, p.stream, self.patterns, limit)
+        feed = await ctx.fanout.attach(p.chronicle, p.stream, self.patterns, limit, self.visible)
         caught_up = False
         try:
             while True:
