@@ -242,7 +242,7 @@ class Fanout:
                 woken.clear()
                 try:
                     await self._read_new()
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                except Exception as error:  # noqa: BLE001  (this task must outlive any error)
                     # Reconnects and reads on from its cursor, without waiting for a commit.
                     log.warning("fanout_read_failed", error=repr(error))
                     if self._conn is not None:

@@ -17,7 +17,7 @@ from app.storage.notifications import Listener
 from tests.integration.hub_servers import serve, uvicorn_process, ws_url
 from tests.integration.test_hub_backpressure import BATCH, EVENTS, noise, small_buffer_socket
 from tests.integration.test_hub_subscriptions import publish, take
-from tests.support import TIMEOUT, fresh_name
+from tests.support import TIMEOUT, fresh_name, wait_for
 
 
 async def test_many_subscribers_on_one_scope_share_one_reader(
@@ -193,6 +193,11 @@ async def test_the_shared_reader_reconnects_and_reads_on(
         sub = await conn.subscribe_to(chronicle, "s", start_from="end")
         await publish(conn, chronicle, "s", "before")
         assert [e["data"] for e in await take(sub, 1)] == ["before"]
+
+        async def connected() -> bool:  # it connects on its first read
+            return bool((await conn.call("stats"))["live_reads"] >= 1)
+
+        await wait_for(connected, what="the shared reader's first read")
         killed = await pool.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
             "WHERE datname = current_database() AND application_name = $1",
