@@ -60,10 +60,14 @@ class Settings(BaseSettings):
     ws_subscription_page_size: int = Field(
         default=200, ge=1, description="Events a subscription reads from the database at a time."
     )
+    ws_subscription_live_buffer: int = Field(
+        default=1024, ge=1, description="New events held for one live subscription; past "
+        "that it is behind and catches up from the database.",
+    )
     ws_subscription_poll_interval: float = Field(
         default=5.0,
         gt=0,
-        description="Seconds a live subscription waits for a NOTIFY before "
+        description="Seconds the shared live reader waits for a NOTIFY before "
         "re-reading anyway (covers notifications lost while the listener reconnects).",
     )
 

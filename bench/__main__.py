@@ -30,6 +30,10 @@ SUITES = [
     "publish_ws",
     "peers",
     "ordering_cost",
+    "catchup",
+    "fanout",
+    "connections",
+    "queries",
 ]
 
 

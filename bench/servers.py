@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -46,17 +47,19 @@ def _process(args: list[str], env: dict[str, str], port: int, ready: str) -> Ite
 
 
 @contextmanager
-def chronicle_server(url: str, workers: int) -> Iterator[Server]:
+def chronicle_server(url: str, workers: int, **settings: str) -> Iterator[Server]:
     """``chronicle serve`` on ``url``'s database with ``workers`` uvicorn workers (uvloop,
-    httptools), as in production; logging at warning, so no access log line per request."""
+    httptools), as in production; logging at warning, so no access log line per request.
+    ``settings`` become CHRONICLE_* variables."""
     port = free_port()
     env = {
         "CHRONICLE_DATABASE_URL": url,
         "CHRONICLE_PORT": str(port),
         "CHRONICLE_WORKERS": str(workers),
         "CHRONICLE_LOG_LEVEL": "warning",
-        # Benchmarks measure the write path; auth has its own per-request cost.
+        # Benchmarks measure the store; auth has its own per-request cost.
         "CHRONICLE_AUTH_ENABLED": "false",
+        **{f"CHRONICLE_{k.upper()}": v for k, v in settings.items()},
     }
     with _process([sys.executable, "-m", "app", "serve"], env, port, "/ready") as server:
         yield server
@@ -69,3 +72,22 @@ def noop_server(workers: int) -> Iterator[Server]:
     args = [sys.executable, "-m", "bench.noop_app", "--port", str(port), "--workers", str(workers)]
     with _process(args, {}, port, "/health") as server:
         yield server
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process and all its descendants (Linux /proc)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except FileNotFoundError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+        for task in Path(f"/proc/{current}/task").iterdir():
+            children = (task / "children").read_text().split()
+            pending += [int(c) for c in children]
+    return total

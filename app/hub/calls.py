@@ -13,6 +13,7 @@ from app.config import Settings
 from app.domain.access import Caller, Need
 from app.domain.limits import PublishLimits
 from app.errors import ChronicleError
+from app.hub.fanout import Fanout
 from app.storage.group_commit import GroupCommitter
 from app.storage.notifications import Listener
 
@@ -32,7 +33,10 @@ class CallContext:
     appender: GroupCommitter
     settings: Settings
     listener: Listener
+    fanout: Fanout
     emit: Callable[[Any], Awaitable[None]]
+    offer: Callable[[Any], bool] = lambda _: False
+    """``emit`` if there is room now, without waiting; False (nothing sent) otherwise."""
     stats: Callable[[], dict[str, Any]] = dict
     inbox: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)

@@ -11,10 +11,14 @@ from app.auth.authenticator import Authenticator
 from app.config import Settings
 from app.domain.access import Caller
 from app.hub import methods  # noqa: F401  (registers the methods)
+from app.hub.fanout import Fanout
 from app.hub.metrics import WS_CONNECTIONS
 from app.hub.session import Session
 from app.storage.group_commit import GroupCommitter
 from app.storage.notifications import Listener
+
+# Events the shared live reader takes per query; more than a few commits' worth.
+FANOUT_PAGE_SIZE = 1000
 
 
 class Hub:
@@ -33,6 +37,13 @@ class Hub:
         self.appender = appender
         self.settings = settings
         self.listener = listener
+        self.fanout = Fanout(
+            pool,
+            settings.database_dsn(),
+            listener,
+            FANOUT_PAGE_SIZE,
+            settings.ws_subscription_poll_interval,
+        )
         self.sessions: set[Session] = set()
         self.closing = False
         self._per_principal: Counter[int] = Counter()
@@ -84,6 +95,7 @@ class Hub:
             "notifications": self.listener.notifications,
             "listening": self.listener.connected.is_set(),
             "listener_connects": self.listener.connects,
+            **self.fanout.stats(),
         }
 
     async def close(self, reason: str = "server shutting down", grace: float = 2.0) -> None:
@@ -93,3 +105,4 @@ class Hub:
         await asyncio.gather(
             *(s.shutdown(reason, grace) for s in list(self.sessions)), return_exceptions=True
         )
+        await self.fanout.stop()

@@ -27,10 +27,24 @@ class Outbox:
     def depth(self) -> int:
         return self._data.qsize()
 
+    @property
+    def empty(self) -> bool:
+        """Nothing waits to be sent."""
+        return not self._replies and self._data.empty()
+
     async def put(self, frame: dict[str, Any]) -> None:
         await self._data.put(frame)
         self.max_depth = max(self.max_depth, self._data.qsize())
         self._ready.set()
+
+    def offer(self, frame: dict[str, Any]) -> bool:
+        """``put`` without waiting: False (and nothing queued) when the data queue is full."""
+        if self._data.full():
+            return False
+        self._data.put_nowait(frame)
+        self.max_depth = max(self.max_depth, self._data.qsize())
+        self._ready.set()
+        return True
 
     def put_reply(self, frame: dict[str, Any]) -> None:
         if len(self._replies) >= self.reply_limit:

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -15,6 +16,7 @@ from app.domain.credentials import Credentials, KeyCredentials, PasswordCredenti
 from app.errors import ChronicleError, UnauthenticatedError, error_body
 from app.hub import close_codes
 from app.hub.calls import END_OF_INPUT, METHODS, CallContext, Method
+from app.hub.coalescing import SEND_TEXT_NOW
 from app.hub.frames import (
     CLIENT_FRAME_TYPES,
     AuthFrame,
@@ -74,6 +76,11 @@ class Session:
         self._authenticated = asyncio.Event()
         self.frames_sent = 0
         self.opened_at = time.monotonic()
+        # Writes a frame without a coroutine when the server offers it (hub/coalescing.py);
+        # used only while no frame is queued or being sent, so frames keep their order.
+        send_now = websocket.scope.get("extensions", {}).get(SEND_TEXT_NOW)
+        self._send_now: Callable[[str], bool] = send_now or (lambda _: False)
+        self._sending = False
 
     # lifecycle
 
@@ -220,11 +227,23 @@ class Session:
             if frame["type"] is _CLOSE_AFTER:
                 await self.close(frame["code"], frame["reason"])
                 return
-            try:
-                await self.websocket.send_text(encode(frame))
-                self.frames_sent += 1
-            except (WebSocketDisconnect, RuntimeError, OSError):
-                return
+            text = encode(frame)
+            if not self._send_now(text):
+                self._sending = True
+                try:
+                    await self.websocket.send_text(text)
+                except (WebSocketDisconnect, RuntimeError, OSError):
+                    return
+                finally:
+                    self._sending = False
+            self.frames_sent += 1
+
+    def _offer(self, frame: dict[str, Any]) -> bool:
+        """Send a call frame now if nothing is ahead of it, else queue it if there is room."""
+        if not self._sending and self.outbox.empty and self._send_now(encode(frame)):
+            self.frames_sent += 1
+            return True
+        return self.outbox.offer(frame)
 
     async def _keepalive(self) -> None:
         settings = self.hub.settings
@@ -417,6 +436,9 @@ class Session:
             self._reply({"type": "error", "id": frame.id, "error": body})
 
         assert self.caller is not None
+        def offer(data: Any) -> bool:
+            return self._offer({"type": "data", "id": frame.id, "data": data})
+
         ctx = CallContext(
             call_id=frame.id,
             caller=self.caller,
@@ -425,7 +447,9 @@ class Session:
             appender=self.hub.appender,
             settings=self.hub.settings,
             listener=self.hub.listener,
+            fanout=self.hub.fanout,
             emit=emit,
+            offer=offer,
             stats=self.hub.stats,
             reject=reject,
         )

@@ -162,12 +162,45 @@ async def read_all(
     store's last position, so a follower of a rare match does not rescan the same stretch
     each poll.
     """
+    cid = None if chronicle is None else await chronicle_id(pool, chronicle)
+    return await read_log(pool, from_position, limit, cid, patterns, chronicle_ids)
+
+
+async def read_log(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    from_position: int,
+    limit: int,
+    cid: int | None = None,
+    patterns: list[Pattern] | None = None,
+    chronicle_ids: frozenset[int] | None = None,
+) -> EventSlice:
+    """``read_all`` for a chronicle already resolved to its id (None: every chronicle), in
+    one statement: a follower reading page after page resolves the name once."""
+    rows, next_position = await log_rows(
+        conn, from_position, limit, cid, patterns, EVENT_COLUMNS, chronicle_ids
+    )
+    return EventSlice(events=[recorded_event(r) for r in rows], next=next_position)
+
+
+async def log_rows(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    from_position: int,
+    limit: int,
+    cid: int | None,
+    patterns: list[Pattern] | None,
+    columns: str,
+    chronicle_ids: frozenset[int] | None = None,
+) -> tuple[list[asyncpg.Record], int]:
+    """The rows (``columns`` over events e, streams s, chronicles c; they must include
+    e.position) of ``read_log`` and where the next page starts. ``chronicle_ids`` (None:
+    all) keeps only events of those chronicles; like ``patterns``, it makes a short page
+    end at the store's last position."""
     if patterns == []:
-        return EventSlice(events=[], next=from_position)
+        return [], from_position
     params: list[object] = [from_position]
     conditions = ["e.position >= $1", VISIBLE]
-    if chronicle is not None:
-        params.append(await chronicle_id(pool, chronicle))
+    if cid is not None:
+        params.append(cid)
         conditions.append(f"e.chronicle_id = ${len(params)}")
     if chronicle_ids is not None:
         params.append(list(chronicle_ids))
@@ -177,23 +210,23 @@ async def read_all(
         conditions.append(f"e.type ~ ${len(params)}")
     params.append(limit)
     page = (
-        f"SELECT {EVENT_COLUMNS} {_FROM} WHERE {' AND '.join(conditions)} "
+        f"SELECT {columns} {_FROM} WHERE {' AND '.join(conditions)} "
         f"ORDER BY e.position LIMIT ${len(params)}"
     )
     if patterns is None and chronicle_ids is None:
-        events = [recorded_event(r) for r in await pool.fetch(page, *params)]
-        return EventSlice(events=events, next=events[-1].position + 1 if events else from_position)
+        rows = await conn.fetch(page, *params)
+        return rows, rows[-1]["position"] + 1 if rows else from_position
     # One statement, one snapshot: position order is commit order (storage/appender.py),
     # so every event up to the highest position this snapshot sees was visible to it.
-    rows = await pool.fetch(
+    found = await conn.fetch(
         f"SELECT h.horizon, p.* FROM (SELECT max(position) AS horizon FROM events) h "
         f"LEFT JOIN ({page}) p ON true ORDER BY p.position",
         *params,
     )
-    events = [recorded_event(r) for r in rows if r["event_id"] is not None]
-    if len(events) < limit:
-        return EventSlice(events=events, next=max(from_position, (rows[0]["horizon"] or 0) + 1))
-    return EventSlice(events=events, next=events[-1].position + 1)
+    rows = [r for r in found if r["position"] is not None]
+    if len(rows) < limit:
+        return rows, max(from_position, (found[0]["horizon"] or 0) + 1)
+    return rows, rows[-1]["position"] + 1
 
 
 async def last_position(pool: asyncpg.Pool) -> int:

@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.config import Settings
+from app.hub.coalescing import CoalescingWebSocketProtocol
 from app.hub.server import GracefulServer
 from app.main import create_app
 from tests.conftest import free_port
@@ -32,7 +33,13 @@ def app_from_env() -> FastAPI:
 async def serve(settings: Settings) -> AsyncIterator[tuple[str, GracefulServer]]:
     """An extra in-process server with its own settings; yields (base URL, server)."""
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_config=None)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=free_port(),
+        log_config=None,
+        ws=CoalescingWebSocketProtocol,  # as `chronicle serve` runs it
+    )
     server = GracefulServer(config, app)
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(TIMEOUT):

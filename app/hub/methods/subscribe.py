@@ -1,15 +1,21 @@
-"""The bidirectional ``subscribe`` method: catch-up and live delivery on one code path.
+"""The bidirectional ``subscribe`` method: catch-up from the database, then live delivery.
 
-A subscription keeps its own cursor and always reads the events table after it, a page at
-a time. NOTIFY only wakes it. So history and live are the same loop (no switch-over race:
-no gap, no duplicate), and a slow client only makes its own loop wait on its send queue;
-it falls behind and catches up from the database, never holding events in memory.
+A subscription keeps its own cursor. It reads the events table after it, a page at a time
+(the next page is fetched while the current one is sent), until a page comes back short;
+then it takes new events from its feed, which the process's one shared reader fills
+(``hub/fanout.py``). Its feed is attached before its first database read, and it drops
+whatever its cursor has passed, so the switch from history to live has no gap and no
+duplicate. A slow client only makes its own loop wait on its send queue; when its feed
+overflows meanwhile, it goes back to reading the database from its cursor, never holding
+more than a feed's worth of events in memory.
 """
 
 import asyncio
 import contextlib
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
+import asyncpg
+import orjson
 from pydantic import Field, StrictInt, model_validator
 
 from app.domain.access import READ
@@ -18,11 +24,13 @@ from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
 from app.domain.patterns import matches_any, parse_patterns
 from app.errors import StreamNotFoundError
 from app.hub.calls import END_OF_INPUT, CallContext, method
+from app.hub.encoding import event_data, event_data_from_json
+from app.hub.fanout import LiveEvent
 from app.hub.methods.catalog import Params
 from app.hub.metrics import WS_DELIVERED, WS_SUBSCRIPTIONS
-from app.schemas.cloudevents import FORMAT_DESCRIPTION, EventFormatName, event_body
+from app.schemas.cloudevents import FORMAT_DESCRIPTION, EventFormatName
 from app.schemas.events import Nanoseconds
-from app.storage import catalog, reader
+from app.storage import catalog, event_json, reader
 from app.storage.reader import Direction
 
 
@@ -60,6 +68,13 @@ class SubscribeParams(Params):
         return "chronicle" if self.chronicle is not None else "all"
 
 
+class Outgoing(NamedTuple):
+    """One event frame's data, serialized, and the cursor key (version or position) it has."""
+
+    key: int
+    data: orjson.Fragment
+
+
 class Follower:
     """Reads the scope after ``cursor``: a version for a stream, a position otherwise."""
 
@@ -70,7 +85,9 @@ class Follower:
         self.patterns = None if params.types is None else parse_patterns(params.types)
         self.cursor = 0
         self.delivered = 0
-        # Fixed when the subscription starts: chronicles granted later are not added.
+        # The chronicles (ids) the global log is filtered to, for every read and the live
+        # feed alike (None: all of them). Fixed when the subscription starts: chronicles
+        # granted later are not added.
         self.visible: frozenset[int] | None = None
 
     async def resolve_start(self) -> None:
@@ -121,56 +138,130 @@ class Follower:
                 low = min(first[0].position + 1, high)
         return low
 
-    async def page(self) -> tuple[list[RecordedEvent], int, bool]:
-        """The next events to deliver, the cursor after them, and whether the page was full.
+    async def page(self, start: int, cid: int | None) -> tuple[list[Outgoing], int, bool]:
+        """The events to deliver from cursor ``start``, the cursor after them, and whether
+        the page was full. ``cid``: the chronicle's id, for the chronicle scope.
 
         The global log and chronicles are filtered by type in SQL; the cursor may then
         jump past non-matching events up to what the read could see. A single stream is
-        filtered here, over the page its version index yields.
+        filtered here, over the page its version index yields. Chronicle's own format is
+        read as JSON text built by PostgreSQL (storage/event_json.py).
         """
-        p, pool, size = self.params, self.ctx.pool, self.ctx.settings.ws_subscription_page_size
+        p, size = self.params, self.ctx.settings.ws_subscription_page_size
+        pool = self.ctx.pool
+        self.ctx.fanout.database_reads += 1
+        if p.format != "json":
+            return await self._page_of_events(pool, start, cid)
         if p.scope != "stream":
-            found = await reader.read_all(
-                pool, self.cursor, size, p.chronicle, self.patterns, self.visible
+            found, cursor = await event_json.read_log_json(
+                pool, start, size, cid, self.patterns, self.visible
             )
-            return found.events, found.next or self.cursor, len(found.events) == size
+            out = [Outgoing(e.position, event_data_from_json(e.json)) for e in found]
+            return out, cursor, len(found) == size
+        assert p.chronicle is not None and p.stream is not None
+        try:
+            found = await event_json.read_stream_json(pool, p.chronicle, p.stream, start, size)
+        except StreamNotFoundError:
+            return [], start, False
+        cursor = found[-1].version + 1 if found else start
+        out = [
+            Outgoing(e.version, event_data_from_json(e.json)) for e in found if self._wanted(e.type)
+        ]
+        return out, cursor, len(found) == size
+
+    async def _page_of_events(
+        self, pool: asyncpg.Pool, start: int, cid: int | None
+    ) -> tuple[list[Outgoing], int, bool]:
+        """``page`` for other formats, from RecordedEvents."""
+        p, size = self.params, self.ctx.settings.ws_subscription_page_size
+        if p.scope != "stream":
+            found = await reader.read_log(pool, start, size, cid, self.patterns, self.visible)
+            out = [Outgoing(e.position, event_data(e, p.format)) for e in found.events]
+            return out, found.next or start, len(found.events) == size
         assert p.chronicle is not None and p.stream is not None
         try:
             page = await reader.read_stream(
-                pool, p.chronicle, p.stream, self.cursor, Direction.FORWARDS, size
+                pool, p.chronicle, p.stream, start, Direction.FORWARDS, size
             )
         except StreamNotFoundError:
-            return [], self.cursor, False
-        cursor = page.events[-1].version + 1 if page.events else self.cursor
-        patterns = self.patterns
-        events = [e for e in page.events if patterns is None or matches_any(patterns, e.type)]
-        return events, cursor, len(page.events) == size
+            return [], start, False
+        cursor = page.events[-1].version + 1 if page.events else start
+        out = [
+            Outgoing(e.version, event_data(e, p.format))
+            for e in page.events
+            if self._wanted(e.type)
+        ]
+        return out, cursor, len(page.events) == size
+
+    def _wanted(self, event_type: str) -> bool:
+        return self.patterns is None or matches_any(self.patterns, event_type)
+
+    def _key(self, event: RecordedEvent) -> int:
+        return event.version if self.params.scope == "stream" else event.position
+
+    async def _deliver(self, key: int, data: orjson.Fragment) -> None:
+        await self.ctx.emit(data)
+        self.delivered += 1
+        WS_DELIVERED.inc()
+        # Kept exact per event: a stop mid-page reports where to resume.
+        self.cursor = key + 1
+
+    def _deliver_now(self, live: LiveEvent) -> bool:
+        """``_deliver`` without waiting, called by the shared reader while this subscription
+        waits with nothing queued; False when the connection's queue is full."""
+        key = self._key(live.event)
+        if key < self.cursor:
+            return True  # a database read delivered it already
+        if not self.ctx.offer(live.data(self.params.format)):
+            return False
+        self.delivered += 1
+        WS_DELIVERED.inc()
+        self.cursor = key + 1
+        return True
+
+    async def catch_up(self) -> None:
+        """Deliver from the database until a page comes back short (the next page is read
+        while this one is sent)."""
+        chronicle = self.params.chronicle
+        # Resolved once per catch-up, not per page (a deleted chronicle fails the next one).
+        cid = None if chronicle is None else await catalog.chronicle_id(self.ctx.pool, chronicle)
+        following = asyncio.ensure_future(self.page(self.cursor, cid))
+        try:
+            while True:
+                out, cursor, full = await following
+                if full:
+                    following = asyncio.ensure_future(self.page(cursor, cid))
+                for key, data in out:
+                    await self._deliver(key, data)
+                self.cursor = cursor
+                if not full:
+                    return
+        finally:
+            following.cancel()
+            with contextlib.suppress(BaseException):
+                await following
 
     async def follow(self) -> None:
-        ctx = self.ctx
+        ctx, p, fmt = self.ctx, self.params, self.params.format
+        limit = ctx.settings.ws_subscription_live_buffer
+        feed = await ctx.fanout.attach(p.chronicle, p.stream, self.patterns, limit, self.visible)
         caught_up = False
-        with ctx.listener.waker() as woken:
+        try:
             while True:
-                # Cleared before reading: a commit after this point sets it again.
-                woken.clear()
-                events, cursor, full = await self.page()
-                stream_scope = self.params.scope == "stream"
-                for event in events:
-                    body = event_body(event, self.params.format)
-                    await ctx.emit({"kind": "event", "event": body})
-                    self.delivered += 1
-                    WS_DELIVERED.inc()
-                    # Kept exact per event: a stop mid-page reports where to resume.
-                    self.cursor = (event.version if stream_scope else event.position) + 1
-                self.cursor = cursor
-                if full:
-                    continue
+                feed.restart()
+                await self.catch_up()
                 if not caught_up:
                     caught_up = True
                     await ctx.emit({"kind": "caught_up", "next": self.cursor})
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(ctx.settings.ws_subscription_poll_interval):
-                        await woken.wait()
+                while not feed.overflowed:
+                    for live in feed.take():
+                        # A database read may have delivered it already.
+                        if self._key(live.event) >= self.cursor:
+                            await self._deliver(self._key(live.event), live.data(fmt))
+                    if not feed.overflowed:
+                        await feed.wait(self._deliver_now)
+        finally:
+            ctx.fanout.detach(feed)
 
 
 async def _stop_requested(ctx: CallContext) -> None:

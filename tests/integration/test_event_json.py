@@ -1,0 +1,39 @@
+"""Events read as JSON text built by PostgreSQL (storage/event_json.py) equal EventOut."""
+
+import asyncpg
+import httpx
+import orjson
+
+from app.schemas.events import EventOut
+from app.storage import event_json, reader
+from app.storage.catalog import chronicle_id
+
+
+async def test_event_json_equals_event_out(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, chronicle: str
+) -> None:
+    binary = "AAEC/f7/" * 30  # longer than one line of PostgreSQL's base64 output
+    events = [
+        {"type": "a", "data": {"ünï": "cödé \u2603", "n": [1, 2.5, -3e-7, None, True]}},
+        {"type": "b", "data": None, "metadata": {"k": "v", "nested": {"x": 1}}},
+        {"type": "c", "data": 'text "quoted"\n', "source_timestamp": 123, "client_id": "w-1"},
+        {"type": "d", "data_base64": binary},
+        {"type": "e", "data_base64": "aGVsbG8=", "content_type": "text/plain"},
+        {"type": "f", "data": 12345678901234567890},
+    ]
+    response = await client.post(
+        f"/chronicles/{chronicle}/streams/s/events", json={"events": events}
+    )
+    assert response.status_code == 201, response.text
+    cid = await chronicle_id(pool, chronicle)
+    expected = [
+        EventOut.of(e).model_dump(mode="json")
+        for e in (await reader.read_log(pool, 0, 100, cid)).events
+    ]
+    found, _ = await event_json.read_log_json(pool, 0, 100, cid, None)
+    assert [orjson.loads(e.json) for e in found] == expected
+    in_stream = await event_json.read_stream_json(pool, chronicle, "s", 2, 100)
+    assert [orjson.loads(e.json) for e in in_stream] == expected[2:]
+    assert [(e.position, e.version, e.type) for e in in_stream] == [
+        (x["position"], x["version"], x["type"]) for x in expected[2:]
+    ]
