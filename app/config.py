@@ -61,7 +61,9 @@ class Settings(BaseSettings):
         default=200, ge=1, description="Events a subscription reads from the database at a time."
     )
     ws_subscription_live_buffer: int = Field(
-        default=1024, ge=1, description="New events held for one live subscription; past "
+        default=1024,
+        ge=1,
+        description="New events held for one live subscription; past "
         "that it is behind and catches up from the database.",
     )
     ws_subscription_poll_interval: float = Field(

@@ -14,7 +14,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 
@@ -61,9 +61,11 @@ def eventsourcing_writes(url: str, clients: int, seconds: float) -> float:
     from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
     parts = urlsplit(url)
+    # The embedded PostgreSQL is reached through a socket directory given as ?host=.
+    host = parse_qs(parts.query).get("host", [parts.hostname or "127.0.0.1"])[0]
     datastore = PostgresDatastore(
         dbname=parts.path.lstrip("/"),
-        host=parts.hostname or "127.0.0.1",
+        host=host,
         port=parts.port or 5432,
         user=parts.username or "postgres",
         password=parts.password or "",

@@ -106,6 +106,13 @@ class Feed:
             self._pending.append(live)
         self._ready.set()
 
+    def resync(self) -> None:
+        """Make the subscriber read the database before it takes live events again, as
+        after an overflow: its scope may have been deleted, which that read reports."""
+        self.overflowed = True
+        self._pending.clear()
+        self._ready.set()
+
     def restart(self) -> None:
         """Forget what is queued before reading the database: everything dispatched so far
         committed before this call, so that read will see it."""
@@ -156,6 +163,8 @@ class Fanout:
         self._everything: set[Feed] = set()
         self._by_chronicle: dict[str, set[Feed]] = {}
         self._by_stream: dict[tuple[str, str], set[Feed]] = {}
+        # Only feeds scoped to a chronicle or stream can lose their scope.
+        listener.on_deletion(self._scopes_deleted)
         self._feeds = 0
         # None while no feed is attached. The generation changes whenever the cursor is
         # reset, so a read begun before a reset is not dispatched after it.
@@ -191,6 +200,11 @@ class Fanout:
             self._index(feed).add(feed)
             self._feeds += 1
         return feed
+
+    def _scopes_deleted(self) -> None:
+        for feeds in (*self._by_chronicle.values(), *self._by_stream.values()):
+            for feed in feeds:
+                feed.resync()
 
     def detach(self, feed: Feed) -> None:
         feeds = self._index(feed)

@@ -436,6 +436,7 @@ class Session:
             self._reply({"type": "error", "id": frame.id, "error": body})
 
         assert self.caller is not None
+
         def offer(data: Any) -> bool:
             return self._offer({"type": "data", "id": frame.id, "data": data})
 

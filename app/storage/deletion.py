@@ -12,6 +12,9 @@ from app.errors import ChronicleNotFoundError
 from app.storage.appender import NOTIFY_CHANNEL, take_append_lock
 from app.storage.catalog import chronicle_id, stream_deleted, stream_not_found
 
+DELETION_CHANNEL = "chronicle_deletions"
+"""Notified when a stream or chronicle is deleted: live readers re-check their scope."""
+
 
 async def delete_stream(pool: asyncpg.Pool, chronicle: str, name: str, mode: DeleteMode) -> None:
     """Delete a stream. ``soft``: it reads as not found until an append (or acquire) recreates
@@ -60,5 +63,9 @@ async def delete_chronicle(pool: asyncpg.Pool, name: str) -> None:
 
 
 async def _wake_followers(conn: asyncpg.Connection) -> None:
-    # Followers re-read on a notification (delivered at commit) and see the change then.
-    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+    # Followers re-read on a notification (delivered at commit) and see the change then;
+    # subscribers fed by the shared live reader (hub/fanout.py) hear of it on its own
+    # channel, since a delete commits no event that reader would see.
+    await conn.execute(
+        "SELECT pg_notify($1, ''), pg_notify($2, '')", NOTIFY_CHANNEL, DELETION_CHANNEL
+    )

@@ -2,12 +2,13 @@
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import asyncpg
 import structlog
 
 from app.storage.appender import NOTIFY_CHANNEL
+from app.storage.deletion import DELETION_CHANNEL
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +29,7 @@ class Listener:
         self._reconnect_delay = reconnect_delay
         self._wakers: set[asyncio.Event] = set()
         self._group_wakers: dict[str, set[asyncio.Event]] = {}
+        self._deletion_callbacks: list[Callable[[], None]] = []
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self.notifications = 0
@@ -73,6 +75,15 @@ class Listener:
             if not wakers:
                 self._group_wakers.pop(key, None)
 
+    def on_deletion(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (which must not block) when a stream or chronicle is deleted
+        anywhere, and after every reconnect (a deletion may have gone unheard)."""
+        self._deletion_callbacks.append(callback)
+
+    def _deleted(self, *_: object) -> None:
+        for callback in self._deletion_callbacks:
+            callback()
+
     def wake_all(self) -> None:
         # Never awaits a follower: setting an Event is all the fan-out does.
         for event in self._wakers:
@@ -95,11 +106,13 @@ class Listener:
                 conn.add_termination_listener(lambda _, lost=lost: lost.set())
                 await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
                 await conn.add_listener(GROUP_CHANNEL, self._on_group_notify)
+                await conn.add_listener(DELETION_CHANNEL, self._deleted)
                 self.connected.set()
                 self.connects += 1
                 log.info("listener_connected", channel=NOTIFY_CHANNEL)
-                # Commits may have happened while we were not listening.
+                # Commits (and deletions) may have happened while we were not listening.
                 self.wake_all()
+                self._deleted()
                 await lost.wait()
                 log.warning("listener_connection_lost")
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:

@@ -67,3 +67,38 @@ async def test_deleting_a_chronicle_under_live_subscriptions_and_concurrent_publ
         left = await pool.fetchval(f"SELECT count(*) FROM {table} WHERE chronicle_id = $1", cid)
         assert left == 0, table
     assert (await client.get(f"/chronicles/{name}")).status_code == 404
+
+
+async def test_a_live_stream_subscription_outlives_a_soft_delete_but_not_a_hard_one(
+    server: str, client: httpx.AsyncClient, chronicle: str
+) -> None:
+    """Live subscribers are fed by the shared reader, which a delete does not pass through:
+    the delete itself tells them to look again."""
+    stream = f"/chronicles/{chronicle}/streams/s"
+
+    async def publish(n: int) -> None:
+        answer = await client.post(f"{stream}/events", json={"events": [{"type": "t", "data": n}]})
+        assert answer.status_code == 201, answer.text
+
+    await publish(0)
+    async with Connection(ws_url(server), api_key=ADMIN_KEY) as conn:
+        subscription = await conn.subscribe_to(chronicle, "s", start_from="start")
+        received = []
+        async with asyncio.timeout(TIMEOUT):
+            async for event in subscription:
+                received.append(event["data"])
+                break
+        # Soft: the stream reads as gone until a publish recreates it, numbers continuing.
+        assert (await client.delete(stream)).status_code == 204
+        await publish(1)
+        async with asyncio.timeout(TIMEOUT):
+            async for event in subscription:
+                received.append((event["data"], event["version"]))
+                break
+        assert received == [0, (1, 1)]
+        # Hard: a tombstone ends the subscription, saying so.
+        assert (await client.delete(f"{stream}?mode=hard")).status_code == 204
+        with pytest.raises(CallError) as ended:
+            async with asyncio.timeout(TIMEOUT):
+                await subscription.call.result()
+        assert ended.value.code == "stream_deleted"

@@ -17,14 +17,14 @@ from app.storage.notifications import Listener
 from tests.integration.hub_servers import serve, uvicorn_process, ws_url
 from tests.integration.test_hub_backpressure import BATCH, EVENTS, noise, small_buffer_socket
 from tests.integration.test_hub_subscriptions import publish, take
-from tests.support import TIMEOUT, fresh_name, wait_for
+from tests.support import ADMIN_KEY, AUTH, TIMEOUT, fresh_name, wait_for
 
 
 async def test_many_subscribers_on_one_scope_share_one_reader(
     settings: Settings, chronicle: str
 ) -> None:
     subscribers, commits = 40, 12
-    async with serve(settings) as (base, _), Connection(ws_url(base)) as writer:
+    async with serve(settings) as (base, _), Connection(ws_url(base), api_key=ADMIN_KEY) as writer:
         await publish(writer, chronicle, "s", "history")
         readers = [await stack_connection(base) for _ in range(4)]
         try:
@@ -55,7 +55,7 @@ async def test_many_subscribers_on_one_scope_share_one_reader(
 
 
 async def stack_connection(base: str) -> Connection:
-    conn = Connection(ws_url(base))
+    conn = Connection(ws_url(base), api_key=ADMIN_KEY)
     await conn.__aenter__()
     return conn
 
@@ -69,9 +69,15 @@ async def test_one_slow_subscriber_among_fast_ones_catches_up_from_the_database(
     async with serve(tiny) as (base, _):
         url = ws_url(base)
         async with (
-            connect(url, max_queue=1, max_size=None, sock=small_buffer_socket(url)) as slow,
-            Connection(url) as fast,
-            Connection(url) as writer,
+            connect(
+                url,
+                additional_headers=AUTH,
+                max_queue=1,
+                max_size=None,
+                sock=small_buffer_socket(url),
+            ) as slow,
+            Connection(url, api_key=ADMIN_KEY) as fast,
+            Connection(url, api_key=ADMIN_KEY) as writer,
         ):
             params = {"chronicle": chronicle, "stream": "s", "start": "end"}
             frame = {"type": "call", "id": "slow", "method": "subscribe", "params": params}
@@ -130,7 +136,7 @@ async def test_catch_up_and_live_interleave_under_concurrent_writers(
         update={"ws_subscription_page_size": 7, "ws_subscription_live_buffer": 5}
     )
     total = writers * per_writer
-    async with serve(small) as (base, _), Connection(ws_url(base)) as writer:
+    async with serve(small) as (base, _), Connection(ws_url(base), api_key=ADMIN_KEY) as writer:
         for n in range(30):
             await publish(writer, chronicle, f"w{n % writers}", f"h{n}")
 
@@ -138,7 +144,7 @@ async def test_catch_up_and_live_interleave_under_concurrent_writers(
             for i in range(per_writer):
                 await publish(writer, chronicle, "hot" if i % 2 else f"w{w}", f"{w}-{i}")
 
-        async with Connection(ws_url(base)) as reader:
+        async with Connection(ws_url(base), api_key=ADMIN_KEY) as reader:
             writing = asyncio.gather(*(write(w) for w in range(writers)))
             subs = []
             for n in range(6):
@@ -165,12 +171,14 @@ async def test_catch_up_and_live_interleave_under_concurrent_writers(
 async def test_events_written_by_another_process_reach_every_local_subscriber(
     database_url: str, settings: Settings, chronicle: str
 ) -> None:
-    quiet = settings.model_copy(update={"ws_subscription_poll_interval": 3600.0})
+    quiet = settings.model_copy(
+        update={"ws_subscription_poll_interval": 3600.0, "ws_max_subscriptions": 21}
+    )
     async with (
         uvicorn_process(database_url) as other,
         serve(quiet) as (base, _),
-        Connection(ws_url(base)) as here,
-        Connection(ws_url(other)) as there,
+        Connection(ws_url(base), api_key=ADMIN_KEY) as here,
+        Connection(ws_url(other), api_key=ADMIN_KEY) as there,
     ):
         subs = [await here.subscribe_to(chronicle, "s", start_from="end") for _ in range(10)]
         subs += [await here.subscribe_to(chronicle, start_from="end") for _ in range(10)]
@@ -189,7 +197,7 @@ async def test_the_shared_reader_reconnects_and_reads_on(
     settings: Settings, pool: asyncpg.Pool, chronicle: str
 ) -> None:
     """Its own database connection dies between commits: the next commit is delivered."""
-    async with serve(settings) as (base, _), Connection(ws_url(base)) as conn:
+    async with serve(settings) as (base, _), Connection(ws_url(base), api_key=ADMIN_KEY) as conn:
         sub = await conn.subscribe_to(chronicle, "s", start_from="end")
         await publish(conn, chronicle, "s", "before")
         assert [e["data"] for e in await take(sub, 1)] == ["before"]
