@@ -56,7 +56,7 @@ async def test_operators_manage_principals_keys_and_grants_from_the_shell(
 
     listed = chronicle_cli(database_url, "key", "list", name)
     key_id = key.group(0).split("_")[1]
-    assert key_id in listed.stdout and key.group(0).split("_")[2] not in listed.stdout
+    assert key_id in listed.stdout and key.group(0).split("_", 2)[2] not in listed.stdout
     assert f"{name}\twrite" in chronicle_cli(database_url, "grant", "list", chronicle).stdout
     assert name in chronicle_cli(database_url, "principal", "list").stdout
 

@@ -65,7 +65,7 @@ async def test_a_key_is_shown_once_listed_without_its_secret_and_revoked_at_once
     assert (await anonymous.get("/me", headers=svc.headers)).status_code == 200
     listed = (await client.get(f"/principals/{svc.name}/keys")).json()["items"]
     assert len(listed) == 1
-    assert "key" not in listed[0] and svc.key.split("_")[2] not in str(listed)
+    assert "key" not in listed[0] and svc.key.split("_", 2)[2] not in str(listed)
     key_id = listed[0]["key_id"]
     assert svc.key.startswith(f"chr_{key_id}_")
 
@@ -273,7 +273,7 @@ async def test_failed_sign_ins_are_logged_without_their_secrets(
     await anonymous.get("/me", headers=ann.headers)
     logged = capsys.readouterr().out
     assert "auth_failed" in logged and forged.key_id in logged and ann.name in logged
-    for secret in (forged.secret, "hunter2-is-wrong", ann.key.split("_")[2]):
+    for secret in (forged.secret, "hunter2-is-wrong", ann.key.split("_", 2)[2]):
         assert secret not in logged
 
 
@@ -312,7 +312,7 @@ async def test_the_first_start_makes_one_admin_even_when_processes_race(
         assert [(r["name"], r["server_admin"]) for r in rows] == [("admin", True)]
         # Only the digest is stored.
         stored = await pool.fetchval("SELECT digest FROM api_keys")
-        assert keys[0].split("_")[2].encode() not in bytes(stored)
+        assert keys[0].split("_", 2)[2].encode() not in bytes(stored)
         # The last server admin cannot be deleted.
         with pytest.raises(LastServerAdminError):
             await principals.delete_principal(pool, "admin")
