@@ -14,6 +14,7 @@ from collections.abc import Callable
 import asyncpg
 import httpx
 
+from app.domain.credentials import new_key
 from bench.http_load import LoadResult, json_body, post, run_load
 from bench.report import Figure
 from bench.servers import Server, chronicle_server, noop_server
@@ -73,20 +74,24 @@ async def raw_inserts(url: str, clients: int, seconds: float, batch: int = 1) ->
     return sum(counts) / elapsed
 
 
-async def create_chronicle(server: Server) -> str:
+async def create_chronicle(server: Server, headers: dict[str, str] | None = None) -> str:
     name = f"bench-{uuid.uuid4().hex[:8]}"
-    async with httpx.AsyncClient(base_url=server.base) as http:
+    async with httpx.AsyncClient(base_url=server.base, headers=headers) as http:
         response = await http.post("/chronicles", json={"name": name})
         assert response.status_code == 201, response.text
     return name
 
 
-def publisher(chronicle: str, batch: int) -> Callable[[int], Callable[[bytes | None], bytes]]:
-    """Client n publishes ``batch`` events at a time to its own stream s{n}."""
+def publisher(
+    chronicle: str, batch: int, key: str | None = None
+) -> Callable[[int], Callable[[bytes | None], bytes]]:
+    """Client n publishes ``batch`` events at a time to its own stream s{n} (with ``key``
+    as its bearer token, when given)."""
     body = json_body({"events": [{"type": "bench", "data": {"n": 1}}] * batch})
+    extra = "" if key is None else f"Authorization: Bearer {key}\r\n"
 
     def make(n: int) -> Callable[[bytes | None], bytes]:
-        raw = post(f"/chronicles/{chronicle}/streams/s{n}/events", body)
+        raw = post(f"/chronicles/{chronicle}/streams/s{n}/events", body, extra=extra)
         return lambda _previous: raw
 
     return make
@@ -118,22 +123,36 @@ def run(url: str, smoke: bool, workers: int) -> list[Figure]:
     single: list[LoadResult] = []
     r100: list[float] = []
     batched: list[LoadResult] = []
-    with chronicle_server(url, workers) as chronicle, noop_server(workers) as noop_app:
+    secured: list[float] = []
+    key = new_key().token
+    with (
+        chronicle_server(url, workers) as chronicle,
+        noop_server(workers) as noop_app,
+        # The same service as deployed by default: every request carries an API key.
+        chronicle_server(url, workers, auth_enabled="true", admin_key=key) as guarded,
+    ):
         name = asyncio.run(create_chronicle(chronicle))
+        guarded_name = asyncio.run(create_chronicle(guarded, {"Authorization": f"Bearer {key}"}))
+        guarded_load = publisher(guarded_name, 1, key)
         # Warm up: create the streams and let every worker settle.
         asyncio.run(http_publish(chronicle, clients, min(seconds, 1.0), 1, name))
         asyncio.run(run_load(noop_app.port, clients, min(seconds, 1.0), publisher(name, 1)))
+        asyncio.run(run_load(guarded.port, clients, min(seconds, 1.0), guarded_load))
         for r in range(rounds):
             r1.append(asyncio.run(raw_inserts(url, clients, seconds)))
             noop.append(
                 asyncio.run(run_load(noop_app.port, clients, seconds, publisher(name, 1))).rate
             )
             single.append(asyncio.run(http_publish(chronicle, clients, seconds, 1, name)))
+            checked = asyncio.run(run_load(guarded.port, clients, seconds, guarded_load))
+            assert set(checked.statuses) <= {201}, checked.statuses
+            secured.append(checked.rate)
             r100.append(asyncio.run(raw_inserts(url, clients, seconds, batch)))
             batched.append(asyncio.run(http_publish(chronicle, clients, seconds, batch, name)))
             print(
                 f"  round {r + 1} ({w}): R {r1[-1]:,.0f}/s, no-op {noop[-1]:,.0f}/s, "
-                f"publish {single[-1].rate:,.0f}/s; R{batch} {r100[-1]:,.0f} rows/s, "
+                f"publish {single[-1].rate:,.0f}/s, with a key {secured[-1]:,.0f}/s; "
+                f"R{batch} {r100[-1]:,.0f} rows/s, "
                 f"{batch}-event publish {batched[-1].rate * batch:,.0f} events/s",
                 flush=True,
             )
@@ -165,6 +184,15 @@ def run(url: str, smoke: bool, workers: int) -> list[Figure]:
             _mean(noop),
             "≥ 0.80",
             latency,
+        ),
+        Figure(
+            f"1c. single-event publish with auth on (bearer key), {w}",
+            _mean(secured),
+            "events/s",
+            "the same publish with auth off, same run",
+            rate1,
+            "(the cost of auth)",
+            "key verified once, then cached",
         ),
         Figure(
             f"3. {batch}-event publish, HTTP, {clients} clients, {w}",

@@ -61,7 +61,8 @@ def chronicle_server(url: str, workers: int, **settings: str) -> Iterator[Server
         "CHRONICLE_AUTH_ENABLED": "false",
         **{f"CHRONICLE_{k.upper()}": v for k, v in settings.items()},
     }
-    with _process([sys.executable, "-m", "app", "serve"], env, port, "/ready") as server:
+    # /health answers once the lifespan (pool, listener) is up, with or without auth.
+    with _process([sys.executable, "-m", "app", "serve"], env, port, "/health") as server:
         yield server
 
 

@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_ROWS = [
     "1. single-event publish",  # vs R
     "1. single-event publish",  # vs the no-op route
+    "1c. single-event publish with auth on",
     "3. 5-event publish",
     "2. one hot stream",
     "2b. one hot stream",
