@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
 from app.api import (
@@ -22,6 +23,7 @@ from app.api import (
     subscriptions,
 )
 from app.api.auth import document_security
+from app.api.fast_publish import PublishFastPath
 from app.api.middleware import RequestMiddleware
 from app.api.problems import install_problem_handlers
 from app.auth.authenticator import Authenticator
@@ -64,7 +66,23 @@ def api_routes() -> list[APIRoute]:
     return [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
 
 
-def create_app(settings: Settings) -> FastAPI:
+class ChronicleApp(FastAPI):
+    """FastAPI entered through the request layer (request id, body limit, metrics, access
+    log) and the publish fast path, which answers plain JSON publishes without FastAPI's
+    routing (api/fast_publish.py); every other request goes on to FastAPI as usual."""
+
+    _entry: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._entry is None:  # built on first use, when every route is in place
+            settings: Settings = self.state.settings
+            self._entry = RequestMiddleware(
+                PublishFastPath(self, super().__call__), settings.max_request_bytes
+            )
+        await self._entry(scope, receive, send)
+
+
+def create_app(settings: Settings) -> ChronicleApp:
     """Build the service for ``settings`` (whose database URL must be known by now)."""
 
     @asynccontextmanager
@@ -100,7 +118,7 @@ def create_app(settings: Settings) -> FastAPI:
             await app.state.pool.close()
             log.info("service_stopped")
 
-    app = FastAPI(
+    app = ChronicleApp(
         title="Chronicle",
         version=__version__,
         description=DESCRIPTION,
@@ -112,7 +130,6 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(RequestMiddleware, max_bytes=settings.max_request_bytes)
     _document_problems(app)
     return app
 

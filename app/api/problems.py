@@ -1,6 +1,7 @@
 """Turn every error into an RFC 9457 problem+json response, and document them in OpenAPI."""
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -143,10 +144,31 @@ async def _unexpected_error(request: Request, error: Exception) -> ProblemRespon
     )
 
 
+_Handler = Callable[[Request, Exception], Awaitable[ProblemResponse]]
+
+# By exception class; the most specific class in an error's MRO wins, as in Starlette.
+_HANDLERS: dict[type[Exception], _Handler] = {
+    ChronicleError: _chronicle_error,
+    RequestValidationError: _validation_error,
+    StarletteHTTPException: _http_error,
+    **{
+        unavailable: _database_unavailable
+        for unavailable in (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+    },
+    Exception: _unexpected_error,
+}
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ChronicleError, _chronicle_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    for unavailable in (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-        app.add_exception_handler(unavailable, _database_unavailable)
-    app.add_exception_handler(Exception, _unexpected_error)
+    for error_class, handler in _HANDLERS.items():
+        app.add_exception_handler(error_class, handler)
+
+
+async def problem_for(request: Request, error: Exception) -> ProblemResponse:
+    """The answer FastAPI's installed handlers give ``error``, for code that runs outside
+    FastAPI's routing (the publish fast path): one error model either way."""
+    for error_class in type(error).__mro__:
+        handler = _HANDLERS.get(error_class)
+        if handler is not None:
+            return await handler(request, error)
+    raise error  # a BaseException that is not an Exception: not ours to answer
