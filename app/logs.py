@@ -21,6 +21,9 @@ def configure_logging(level: str = "info", json: bool = True) -> None:
     )
     structlog.configure(
         processors=[
+            # First: a line below the level costs a level check, not the processors (the
+            # access line of every request, when serving at "warning", was 7% of a publish).
+            structlog.stdlib.filter_by_level,
             *shared,
             structlog.processors.format_exc_info,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,

@@ -1,7 +1,8 @@
 """ASGI middleware: request ids and access log lines, HTTP metrics, the body size limit."""
 
+import itertools
+import secrets
 import time
-import uuid
 
 import structlog
 from prometheus_client import Counter, Histogram
@@ -21,6 +22,21 @@ HTTP_LATENCY = Histogram(
 )
 
 
+class _RequestIds:
+    """Unique request ids without a random draw per request (uuid4 is a syscall): a random
+    prefix per process, then a counter."""
+
+    def __init__(self) -> None:
+        self.prefix = secrets.token_hex(8)
+        self.counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+_request_ids = _RequestIds()
+
+
 class RequestMiddleware:
     """One pure-ASGI layer for every HTTP request: binds a request id to the log context,
     refuses bodies over ``max_bytes`` (413) before the app reads them whole, and records
@@ -36,12 +52,17 @@ class RequestMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
+        given = b""
+        declared = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                given = value
+            elif name == b"content-length":
+                declared = value
+        request_id = given.decode("latin-1")[:64] or _request_ids.next()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
-        declared = headers.get(b"content-length")
         received = 0
 
         async def limited_receive() -> Message:
@@ -59,7 +80,7 @@ class RequestMiddleware:
                 status = message["status"]
                 message["headers"] = [
                     *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
+                    (b"x-request-id", request_id.encode("latin-1")),
                 ]
             await send(message)
 
