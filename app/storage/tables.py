@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -48,6 +49,8 @@ class StreamRow(SQLModel, table=True):
     __tablename__ = "streams"
     __table_args__ = (
         UniqueConstraint("chronicle_id", "name", name="streams_chronicle_name_key"),
+        # The target of events' composite key: an event's chronicle is its stream's.
+        UniqueConstraint("id", "chronicle_id", name="streams_id_chronicle_key"),
         CheckConstraint("deletion IN ('soft', 'hard')", name="streams_deletion_check"),
     )
 
@@ -88,6 +91,13 @@ class EventRow(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("stream_id", "version", name="events_stream_version_key"),
+        # One key, one check per appended row (two separate keys cost twice: migration 0006).
+        ForeignKeyConstraint(
+            ["stream_id", "chronicle_id"],
+            ["streams.id", "streams.chronicle_id"],
+            name="events_stream_chronicle_fkey",
+            ondelete="CASCADE",
+        ),
         # Idempotency is enforced by the database for every event ever written.
         UniqueConstraint("event_id", name="events_event_id_key"),
         Index("events_chronicle_position_idx", "chronicle_id", "position"),
@@ -107,14 +117,8 @@ class EventRow(SQLModel, table=True):
 
     position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     event_id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), nullable=False))
-    chronicle_id: int = Field(
-        sa_column=Column(
-            BigInteger, ForeignKey("chronicles.id", ondelete="CASCADE"), nullable=False
-        )
-    )
-    stream_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("streams.id", ondelete="CASCADE"), nullable=False)
-    )
+    chronicle_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    stream_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     version: int = Field(sa_column=Column(BigInteger, nullable=False))
     type: str = Field(sa_column=Column(Text, nullable=False))
     data: Any | None = Field(default=None, sa_column=Column(JSONB))
