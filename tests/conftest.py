@@ -8,6 +8,7 @@ import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -122,22 +123,30 @@ def free_port() -> int:
         return port
 
 
+@asynccontextmanager
+async def serving(server: uvicorn.Server) -> AsyncIterator[str]:
+    """Run ``server`` in this event loop for the block; yields its base URL."""
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(TIMEOUT):
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
 @pytest.fixture(scope="session")
 async def server(settings: Settings) -> AsyncIterator[str]:
     """A real uvicorn server running the app on 127.0.0.1; yields its base URL."""
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=free_port(), log_config=None, lifespan="on"
     )
-    instance = uvicorn.Server(config)
-    task = asyncio.create_task(instance.serve())
-    async with asyncio.timeout(TIMEOUT):
-        while not instance.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{config.port}"
-    instance.should_exit = True
-    await task
+    async with serving(uvicorn.Server(config)) as base:
+        yield base
 
 
 @pytest.fixture

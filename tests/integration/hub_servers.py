@@ -16,7 +16,7 @@ from app.config import Settings
 from app.hub.coalescing import CoalescingWebSocketProtocol
 from app.hub.server import GracefulServer
 from app.main import create_app
-from tests.conftest import free_port
+from tests.conftest import free_port, serving
 from tests.support import ADMIN_KEY, AUTH, TIMEOUT
 
 
@@ -41,17 +41,8 @@ async def serve(settings: Settings) -> AsyncIterator[tuple[str, GracefulServer]]
         ws=CoalescingWebSocketProtocol,  # as `chronicle serve` runs it
     )
     server = GracefulServer(config, app)
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(TIMEOUT):
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{config.port}", server
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(server) as base:
+        yield base, server
 
 
 @asynccontextmanager

@@ -7,7 +7,6 @@ chronicle, so the answers are compared with the names, ids, positions and times 
 necessarily differ taken out.
 """
 
-import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import free_port
+from tests.conftest import free_port, serving
 from tests.integration.principals import grant, make_principal
 from tests.support import AUTH, TIMEOUT, fresh_name
 
@@ -37,16 +36,8 @@ async def routed_server(settings: Settings) -> AsyncIterator[str]:
     config = uvicorn.Config(
         routed, host="127.0.0.1", port=free_port(), log_config=None, lifespan="on"
     )
-    instance = uvicorn.Server(config)
-    task = asyncio.create_task(instance.serve())
-    async with asyncio.timeout(TIMEOUT):
-        while not instance.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{config.port}"
-    instance.should_exit = True
-    await task
+    async with serving(uvicorn.Server(config)) as base:
+        yield base
 
 
 EVENT = {"type": "order/placed", "data": {"n": 1}}
