@@ -138,9 +138,12 @@ class Follower:
                 low = min(first[0].position + 1, high)
         return low
 
-    async def page(self, start: int, cid: int | None) -> tuple[list[Outgoing], int, bool]:
+    async def page(
+        self, start: int, cid: int | None, log: event_json.LogJsonReader
+    ) -> tuple[list[Outgoing], int, bool]:
         """The events to deliver from cursor ``start``, the cursor after them, and whether
-        the page was full. ``cid``: the chronicle's id, for the chronicle scope.
+        the page was full. ``cid``: the chronicle's id, for the chronicle scope; ``log``
+        reads it (or the global log) and keeps what it learnt between pages.
 
         The global log and chronicles are filtered by type in SQL; the cursor may then
         jump past non-matching events up to what the read could see. A single stream is
@@ -153,11 +156,9 @@ class Follower:
         if p.format != "json":
             return await self._page_of_events(pool, start, cid)
         if p.scope != "stream":
-            found, cursor = await event_json.read_log_json(
-                pool, start, size, cid, self.patterns, self.visible
-            )
+            found, cursor, full = await log.page(pool, start, size)
             out = [Outgoing(e.position, event_data_from_json(e.json)) for e in found]
-            return out, cursor, len(found) == size
+            return out, cursor, full
         assert p.chronicle is not None and p.stream is not None
         try:
             found = await event_json.read_stream_json(pool, p.chronicle, p.stream, start, size)
@@ -225,12 +226,13 @@ class Follower:
         chronicle = self.params.chronicle
         # Resolved once per catch-up, not per page (a deleted chronicle fails the next one).
         cid = None if chronicle is None else await catalog.chronicle_id(self.ctx.pool, chronicle)
-        following = asyncio.ensure_future(self.page(self.cursor, cid))
+        log = event_json.LogJsonReader(cid, self.patterns, self.visible)
+        following = asyncio.ensure_future(self.page(self.cursor, cid, log))
         try:
             while True:
                 out, cursor, full = await following
                 if full:
-                    following = asyncio.ensure_future(self.page(cursor, cid))
+                    following = asyncio.ensure_future(self.page(cursor, cid, log))
                 for key, data in out:
                     await self._deliver(key, data)
                 self.cursor = cursor
