@@ -49,6 +49,11 @@ def event_data(e: RecordedEvent, format: EventFormatName) -> orjson.Fragment:
     return orjson.Fragment(orjson.dumps({"kind": "event", "event": event}))
 
 
+def event_text_from_json(event: str) -> str:
+    """The data of one subscription event frame around an event's JSON text, as text."""
+    return '{"kind":"event","event":' + event + "}"
+
+
 def event_data_from_json(event: str) -> orjson.Fragment:
     """The data of one subscription event frame around an event's JSON text."""
-    return orjson.Fragment('{"kind":"event","event":' + event + "}")
+    return orjson.Fragment(event_text_from_json(event))

@@ -7,7 +7,7 @@ and encoding it again. The JSON has the fields and
 values of ``EventOut`` (schemas/events.py), in its order; a test keeps them equal.
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import asyncpg
 import orjson
@@ -49,8 +49,7 @@ MAX_NAMES = 10_000
 """Streams whose names one LogJsonReader keeps (it forgets them all past that)."""
 
 
-@dataclass(frozen=True, slots=True)
-class EventJson:
+class EventJson(NamedTuple):
     """An event's numbers and type (for cursors and filters) and its JSON text."""
 
     position: int
