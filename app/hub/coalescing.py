@@ -33,7 +33,7 @@ WAIT_WRITABLE = "chronicle.wait_writable"
 again (at once if it does); False when the connection is closed."""
 
 
-def _text_frame(payload: bytes) -> bytes:
+def text_frame(payload: bytes) -> bytes:
     """An unmasked, unfragmented text frame, as a server sends it (RFC 6455, 5.2)."""
     size = len(payload)
     if size < 126:
@@ -131,7 +131,7 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
         # catch-up's work per event (bench/RESULTS.md, figure 5). Whatever websockets has
         # not written yet (a pong) goes first.
         frames = self.conn.data_to_send()
-        frames.extend(_text_frame(text.encode()) for text in texts)
+        frames.extend(text_frame(text.encode()) for text in texts)
         self.transport.write(b"".join(frames))
         return True
 

@@ -91,6 +91,7 @@ class Session:
             extensions.get(WAIT_WRITABLE) or _not_writable
         )
         self._sending = False
+        self.waiting_for_socket = False
 
     # lifecycle
 
@@ -271,8 +272,13 @@ class Session:
                 return True
             # Nothing ahead of them: the socket is full (or closed). Frames queued while
             # this waits are checked for again, so none is overtaken.
-            if attempt == 0 and not await self._wait_writable():
-                return False
+            if attempt == 0:
+                self.waiting_for_socket = True
+                try:
+                    if not await self._wait_writable():
+                        return False
+                finally:
+                    self.waiting_for_socket = False
         return False
 
     async def _keepalive(self) -> None:
