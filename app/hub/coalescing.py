@@ -98,11 +98,11 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
             scope["extensions"][WAIT_WRITABLE] = self.wait_writable
 
     def _open(self) -> bool:
-        return not (
-            not self.handshake_complete
-            or self.close_sent
-            or self.disconnected
-            or self.initial_response is not None
+        return (
+            self.handshake_complete
+            and not self.close_sent
+            and not self.disconnected
+            and self.initial_response is None
         )
 
     def send_text_now(self, text: str) -> bool:

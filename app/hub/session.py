@@ -48,7 +48,7 @@ _CLOSE_AFTER: Any = object()
 """The type of an outbox entry that tells the sender to close the socket there."""
 
 
-def encode(frame: Any) -> str:
+def encode(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame, default=_default).decode()
 
 
@@ -262,7 +262,7 @@ class Session:
         it drains. False (nothing written) otherwise."""
         if not texts:
             return True
-        prefix = f'{{"type":"data","id":{encode(call_id)},"data":'
+        prefix = f'{{"type":"data","id":{orjson.dumps(call_id).decode()},"data":'
         frames = [f"{prefix}{text}}}" for text in texts]
         for attempt in range(2):
             if self._sending or not self.outbox.empty:
