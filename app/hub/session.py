@@ -256,14 +256,15 @@ class Session:
             return True
         return self.outbox.offer(frame)
 
-    async def _write_data(self, call_id: Any, texts: list[str]) -> bool:
-        """Write ``data`` frames of ``call_id`` around ``texts`` (serialized JSON values) at
-        once, if nothing is queued or being sent; when only the socket is backed up, after
-        it drains. False (nothing written) otherwise."""
+    async def _write_data(self, call_id: Any, texts: list[str], around: tuple[str, str]) -> bool:
+        """Write ``data`` frames of ``call_id`` at once, one per text (the data is the text
+        between ``around``'s two strings), if nothing is queued or being sent; when only the
+        socket is backed up, after it drains. False (nothing written) otherwise."""
         if not texts:
             return True
-        prefix = f'{{"type":"data","id":{orjson.dumps(call_id).decode()},"data":'
-        frames = [f"{prefix}{text}}}" for text in texts]
+        before = f'{{"type":"data","id":{orjson.dumps(call_id).decode()},"data":{around[0]}'
+        after = around[1] + "}"
+        frames = [f"{before}{text}{after}" for text in texts]
         for attempt in range(2):
             if self._sending or not self.outbox.empty:
                 return False
@@ -476,8 +477,8 @@ class Session:
         def offer(data: Any) -> bool:
             return self._offer({"type": "data", "id": frame.id, "data": data})
 
-        async def write_data(texts: list[str]) -> bool:
-            return await self._write_data(frame.id, texts)
+        async def write_data(texts: list[str], around: tuple[str, str]) -> bool:
+            return await self._write_data(frame.id, texts, around)
 
         ctx = CallContext(
             call_id=frame.id,

@@ -99,8 +99,10 @@ class LogJsonReader:
             self._chronicle_ids,
             joined=False,
         )
-        names = self._names
-        unknown = {r["stream_id"] for r in rows if r["stream_id"] not in names}
+        # By index, as _UNJOINED_COLUMNS lists them: (position, version, type, stream_id,
+        # event_id, rest), and log_rows puts any column of its own after them.
+        names, full = self._names, len(rows) == limit
+        unknown = {r[3] for r in rows} - names.keys()
         if unknown:
             if len(names) + len(unknown) > MAX_NAMES:
                 names.clear()
@@ -109,22 +111,14 @@ class LogJsonReader:
                     f'"chronicle":{orjson.dumps(chronicle).decode()},'
                     f'"stream":{orjson.dumps(stream).decode()}'
                 )
-        # A stream missing now went with its chronicle since the page was read (a cascade):
-        # its events are skipped, as a read an instant later would not see them.
-        return (
-            [
-                EventJson(
-                    r["position"],
-                    r["version"],
-                    r["type"],
-                    f'{{"event_id":"{r["event_id"]}",{names[r["stream_id"]]}{r["rest"]}',
-                )
-                for r in rows
-                if r["stream_id"] in names
-            ],
-            next_position,
-            len(rows) == limit,
-        )
+            if not unknown <= names.keys():
+                # Those streams went with their chronicle since the page was read (a
+                # cascade): a read an instant later would not see their events either.
+                rows = [r for r in rows if r[3] in names]
+        found = [
+            EventJson(r[0], r[1], r[2], f'{{"event_id":"{r[4]}",{names[r[3]]}{r[5]}') for r in rows
+        ]
+        return found, next_position, full
 
 
 async def read_log_json(

@@ -227,7 +227,7 @@ async def log_rows(
     # One statement, one snapshot: position order is commit order (storage/appender.py),
     # so every event up to the highest position this snapshot sees was visible to it.
     found = await conn.fetch(
-        f"SELECT h.horizon, p.* FROM (SELECT max(position) AS horizon FROM events) h "
+        f"SELECT p.*, h.horizon FROM (SELECT max(position) AS horizon FROM events) h "
         f"LEFT JOIN ({page}) p ON true ORDER BY p.position",
         *params,
     )

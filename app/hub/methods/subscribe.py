@@ -24,7 +24,7 @@ from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
 from app.domain.patterns import matches_any, parse_patterns
 from app.errors import StreamNotFoundError
 from app.hub.calls import END_OF_INPUT, CallContext, method
-from app.hub.encoding import event_data, event_text_from_json
+from app.hub.encoding import EVENT_DATA, event_data_from_json, event_text
 from app.hub.fanout import LiveEvent
 from app.hub.methods.catalog import Params
 from app.hub.metrics import WS_DELIVERED, WS_SUBSCRIPTIONS
@@ -69,14 +69,11 @@ class SubscribeParams(Params):
 
 
 class Outgoing(NamedTuple):
-    """One event frame's data, serialized, and the cursor key (version or position) it has."""
+    """One event's JSON text in the subscription's format and its cursor key (version or
+    position)."""
 
     key: int
-    data: str
-
-
-def _text(data: orjson.Fragment) -> str:
-    return orjson.dumps(data).decode()
+    event: str
 
 
 class Follower:
@@ -161,7 +158,7 @@ class Follower:
             return await self._page_of_events(pool, start, cid, size)
         if p.scope != "stream":
             found, cursor, full = await log.page(pool, start, size)
-            out = [Outgoing(e.position, event_text_from_json(e.json)) for e in found]
+            out = [Outgoing(e.position, e.json) for e in found]
             return out, cursor, full
         assert p.chronicle is not None and p.stream is not None
         try:
@@ -169,9 +166,7 @@ class Follower:
         except StreamNotFoundError:
             return [], start, False
         cursor = found[-1].version + 1 if found else start
-        out = [
-            Outgoing(e.version, event_text_from_json(e.json)) for e in found if self._wanted(e.type)
-        ]
+        out = [Outgoing(e.version, e.json) for e in found if self._wanted(e.type)]
         return out, cursor, len(found) == size
 
     async def _page_of_events(
@@ -181,7 +176,7 @@ class Follower:
         p = self.params
         if p.scope != "stream":
             found = await reader.read_log(pool, start, size, cid, self.patterns, self.visible)
-            out = [Outgoing(e.position, _text(event_data(e, p.format))) for e in found.events]
+            out = [Outgoing(e.position, event_text(e, p.format)) for e in found.events]
             return out, found.next or start, len(found.events) == size
         assert p.chronicle is not None and p.stream is not None
         try:
@@ -192,7 +187,7 @@ class Follower:
             return [], start, False
         cursor = page.events[-1].version + 1 if page.events else start
         out = [
-            Outgoing(e.version, _text(event_data(e, p.format)))
+            Outgoing(e.version, event_text(e, p.format))
             for e in page.events
             if self._wanted(e.type)
         ]
@@ -214,14 +209,14 @@ class Follower:
     async def _deliver_page(self, out: list[Outgoing]) -> None:
         """Deliver a page read from the database: in one write when the connection has
         nothing queued, else event by event through its send queue."""
-        if await self.ctx.write_data([o.data for o in out]):
+        if await self.ctx.write_data([o.event for o in out], EVENT_DATA):
             if out:
                 self.delivered += len(out)
                 WS_DELIVERED.inc(len(out))
                 self.cursor = out[-1].key + 1
             return
-        for key, data in out:
-            await self._deliver(key, orjson.Fragment(data))
+        for key, event in out:
+            await self._deliver(key, event_data_from_json(event))
 
     def _deliver_now(self, live: LiveEvent) -> bool:
         """``_deliver`` without waiting, called by the shared reader while this subscription
