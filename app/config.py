@@ -58,7 +58,16 @@ class Settings(BaseSettings):
         "stopped reading is dropped.",
     )
     ws_subscription_page_size: int = Field(
-        default=200, ge=1, description="Events a subscription reads from the database at a time."
+        default=200,
+        ge=1,
+        description="Events a subscription reads from the database at a time, at first: "
+        "pages double while they come back full, up to ws_subscription_max_page_size.",
+    )
+    ws_subscription_max_page_size: int = Field(
+        default=1000,
+        ge=1,
+        description="The most events a catching-up subscription reads at a time (it holds "
+        "two such pages: one being sent, the next being read).",
     )
     ws_subscription_live_buffer: int = Field(
         default=1024,

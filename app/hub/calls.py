@@ -21,6 +21,10 @@ END_OF_INPUT: Any = object()
 """What ``CallContext.receive`` returns once the client sent ``end``."""
 
 
+async def _refused(texts: list[str], around: tuple[str, str]) -> bool:
+    return False
+
+
 @dataclass
 class CallContext:
     """Per call. ``emit`` waits while the connection's send queue is full: that is the
@@ -37,6 +41,11 @@ class CallContext:
     emit: Callable[[Any], Awaitable[None]]
     offer: Callable[[Any], bool] = lambda _: False
     """``emit`` if there is room now, without waiting; False (nothing sent) otherwise."""
+    write_data: Callable[[list[str], tuple[str, str]], Awaitable[bool]] = _refused
+    """``emit`` for many data values at once, already serialized: each text between
+    ``around``'s two strings is one JSON value. All written together when nothing of the
+    connection is queued (after waiting for the socket to drain if need be), or nothing
+    (False): then ``emit`` them one by one."""
     stats: Callable[[], dict[str, Any]] = dict
     inbox: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)

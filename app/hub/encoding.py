@@ -49,6 +49,16 @@ def event_data(e: RecordedEvent, format: EventFormatName) -> orjson.Fragment:
     return orjson.Fragment(orjson.dumps({"kind": "event", "event": event}))
 
 
+EVENT_DATA = ('{"kind":"event","event":', "}")
+"""What the data of a subscription event frame puts before and after the event's JSON."""
+
+
+def event_text(e: RecordedEvent, format: EventFormatName) -> str:
+    """The event's JSON text in ``format`` (what ``event_data`` wraps)."""
+    event = cloudevent(e) if format == "cloudevents" else event_json(e)
+    return orjson.dumps(event).decode()
+
+
 def event_data_from_json(event: str) -> orjson.Fragment:
     """The data of one subscription event frame around an event's JSON text."""
-    return orjson.Fragment('{"kind":"event","event":' + event + "}")
+    return orjson.Fragment(EVENT_DATA[0] + event + EVENT_DATA[1])

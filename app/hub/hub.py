@@ -91,6 +91,8 @@ class Hub:
             "queue_limit": self.settings.ws_send_queue_size,
             "queue_depths": [s.outbox.depth for s in self.sessions],
             "frames_sent": [s.frames_sent for s in self.sessions],
+            # Connections whose socket is full while a page of frames waits to be written.
+            "backed_up": sum(s.waiting_for_socket for s in self.sessions),
             "max_queue_depth": max((s.outbox.max_depth for s in self.sessions), default=0),
             "notifications": self.listener.notifications,
             "listening": self.listener.connected.is_set(),

@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -16,7 +16,7 @@ from app.domain.credentials import Credentials, KeyCredentials, PasswordCredenti
 from app.errors import ChronicleError, UnauthenticatedError, error_body
 from app.hub import close_codes
 from app.hub.calls import END_OF_INPUT, METHODS, CallContext, Method
-from app.hub.coalescing import SEND_TEXT_NOW
+from app.hub.coalescing import SEND_TEXT_NOW, SEND_TEXTS_NOW, WAIT_WRITABLE
 from app.hub.frames import (
     CLIENT_FRAME_TYPES,
     AuthFrame,
@@ -52,6 +52,10 @@ def encode(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame, default=_default).decode()
 
 
+async def _not_writable() -> bool:
+    return False
+
+
 class _Call:
     def __init__(self, method: Method, ctx: CallContext) -> None:
         self.method = method
@@ -78,9 +82,16 @@ class Session:
         self.opened_at = time.monotonic()
         # Writes a frame without a coroutine when the server offers it (hub/coalescing.py);
         # used only while no frame is queued or being sent, so frames keep their order.
-        send_now = websocket.scope.get("extensions", {}).get(SEND_TEXT_NOW)
+        extensions = websocket.scope.get("extensions", {})
+        send_now = extensions.get(SEND_TEXT_NOW)
         self._send_now: Callable[[str], bool] = send_now or (lambda _: False)
+        send_texts_now = extensions.get(SEND_TEXTS_NOW)
+        self._send_texts_now: Callable[[list[str]], bool] = send_texts_now or (lambda _: False)
+        self._wait_writable: Callable[[], Awaitable[bool]] = (
+            extensions.get(WAIT_WRITABLE) or _not_writable
+        )
         self._sending = False
+        self.waiting_for_socket = False
 
     # lifecycle
 
@@ -244,6 +255,32 @@ class Session:
             self.frames_sent += 1
             return True
         return self.outbox.offer(frame)
+
+    async def _write_data(self, call_id: Any, texts: list[str], around: tuple[str, str]) -> bool:
+        """Write ``data`` frames of ``call_id`` at once, one per text (the data is the text
+        between ``around``'s two strings), if nothing is queued or being sent; when only the
+        socket is backed up, after it drains. False (nothing written) otherwise."""
+        if not texts:
+            return True
+        before = f'{{"type":"data","id":{orjson.dumps(call_id).decode()},"data":{around[0]}'
+        after = around[1] + "}"
+        frames = [f"{before}{text}{after}" for text in texts]
+        for attempt in range(2):
+            if self._sending or not self.outbox.empty:
+                return False
+            if self._send_texts_now(frames):
+                self.frames_sent += len(frames)
+                return True
+            # Nothing ahead of them: the socket is full (or closed). Frames queued while
+            # this waits are checked for again, so none is overtaken.
+            if attempt == 0:
+                self.waiting_for_socket = True
+                try:
+                    if not await self._wait_writable():
+                        return False
+                finally:
+                    self.waiting_for_socket = False
+        return False
 
     async def _keepalive(self) -> None:
         settings = self.hub.settings
@@ -440,6 +477,9 @@ class Session:
         def offer(data: Any) -> bool:
             return self._offer({"type": "data", "id": frame.id, "data": data})
 
+        async def write_data(texts: list[str], around: tuple[str, str]) -> bool:
+            return await self._write_data(frame.id, texts, around)
+
         ctx = CallContext(
             call_id=frame.id,
             caller=self.caller,
@@ -451,6 +491,7 @@ class Session:
             fanout=self.hub.fanout,
             emit=emit,
             offer=offer,
+            write_data=write_data,
             stats=self.hub.stats,
             reject=reject,
         )

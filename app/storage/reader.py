@@ -12,7 +12,7 @@ from app.domain.events import RecordedEvent
 from app.domain.patterns import Pattern, patterns_regex
 from app.errors import EventNotFoundError
 from app.storage.catalog import chronicle_id, readable_stream
-from app.storage.retention import VISIBLE
+from app.storage.retention import VISIBLE, visible_unjoined
 
 # Every query that yields events joins streams s and chronicles c to events e.
 EVENT_COLUMNS = (
@@ -190,28 +190,36 @@ async def log_rows(
     patterns: list[Pattern] | None,
     columns: str,
     chronicle_ids: frozenset[int] | None = None,
+    *,
+    joined: bool = True,
 ) -> tuple[list[asyncpg.Record], int]:
     """The rows (``columns`` over events e, streams s, chronicles c; they must include
     e.position) of ``read_log`` and where the next page starts. ``chronicle_ids`` (None:
     all) keeps only events of those chronicles; like ``patterns``, it makes a short page
-    end at the store's last position."""
+    end at the store's last position. ``joined=False``: ``columns`` are over events e
+    alone, and the page is a plain range of the events index (retention.visible_unjoined).
+    """
     if patterns == []:
         return [], from_position
     params: list[object] = [from_position]
-    conditions = ["e.position >= $1", VISIBLE]
+    conditions = ["e.position >= $1"]
+    scope = ["true"]
     if cid is not None:
         params.append(cid)
         conditions.append(f"e.chronicle_id = ${len(params)}")
+        scope.append(f"s.chronicle_id = ${len(params)}")
     if chronicle_ids is not None:
         params.append(list(chronicle_ids))
         conditions.append(f"e.chronicle_id = ANY(${len(params)}::bigint[])")
+        scope.append(f"s.chronicle_id = ANY(${len(params)}::bigint[])")
+    conditions.append(VISIBLE if joined else visible_unjoined(" AND ".join(scope)))
     if patterns is not None:
         params.append(patterns_regex(patterns))
         conditions.append(f"e.type ~ ${len(params)}")
     params.append(limit)
     page = (
-        f"SELECT {columns} {_FROM} WHERE {' AND '.join(conditions)} "
-        f"ORDER BY e.position LIMIT ${len(params)}"
+        f"SELECT {columns} {_FROM if joined else 'FROM events e'} "
+        f"WHERE {' AND '.join(conditions)} ORDER BY e.position LIMIT ${len(params)}"
     )
     if patterns is None and chronicle_ids is None:
         rows = await conn.fetch(page, *params)
@@ -219,7 +227,7 @@ async def log_rows(
     # One statement, one snapshot: position order is commit order (storage/appender.py),
     # so every event up to the highest position this snapshot sees was visible to it.
     found = await conn.fetch(
-        f"SELECT h.horizon, p.* FROM (SELECT max(position) AS horizon FROM events) h "
+        f"SELECT p.*, h.horizon FROM (SELECT max(position) AS horizon FROM events) h "
         f"LEFT JOIN ({page}) p ON true ORDER BY p.position",
         *params,
     )

@@ -37,6 +37,29 @@ VISIBLE = (
 )
 """SQL: event e of stream s is visible (domain.retention.is_visible, and s is not deleted)."""
 
+RESTRICTED = (
+    "(deletion IS NOT NULL OR deleted_before > 0 OR truncate_before IS NOT NULL "
+    "OR max_count IS NOT NULL OR max_age IS NOT NULL)"
+)
+"""SQL over streams (unqualified, as the partial index streams_restricted_idx has it): the
+stream may hide some of its events. Where it is false, VISIBLE holds for every event."""
+
+
+def visible_unjoined(scope: str) -> str:
+    """SQL: event e is visible, for a query that does not join e's stream. ``scope`` (over
+    streams s) must hold for every stream the query's events may belong to, e.g.
+    ``s.chronicle_id = $2``.
+
+    The streams that may hide events (RESTRICTED) are found once per statement, through
+    their partial index, and hashed; only their events pay an index probe of streams. A
+    join per event cost as much as reading the event (bench/RESULTS.md, figure 5). Both
+    subqueries see the statement's snapshot, as a join would."""
+    return (
+        f"(e.stream_id NOT IN (SELECT s.id FROM streams s WHERE {RESTRICTED} AND {scope}) "
+        f"OR EXISTS (SELECT FROM streams s WHERE s.id = e.stream_id AND {VISIBLE}))"
+    )
+
+
 _CANDIDATES = """
 SELECT s.id, c.name AS chronicle, s.name AS stream FROM streams s
 JOIN chronicles c ON c.id = s.chronicle_id

@@ -26,6 +26,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import Field, SQLModel
 
+from app.storage.retention import RESTRICTED
+
 # Positions come from this sequence, drawn only while the append lock is held, so that
 # position order is commit order (see storage/appender.py).
 POSITION_SEQUENCE = Sequence("events_position_seq", start=1, metadata=SQLModel.metadata)
@@ -52,6 +54,14 @@ class StreamRow(SQLModel, table=True):
         # The target of events' composite key: an event's chronicle is its stream's.
         UniqueConstraint("id", "chronicle_id", name="streams_id_chronicle_key"),
         CheckConstraint("deletion IN ('soft', 'hard')", name="streams_deletion_check"),
+        # The few streams that hide events, so a log read checks only theirs
+        # (storage/retention.py, visible_unjoined). Appends never change these columns, so
+        # their updates of version stay HOT.
+        Index(
+            "streams_restricted_idx",
+            "chronicle_id",
+            postgresql_where=text(RESTRICTED),
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))

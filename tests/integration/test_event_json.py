@@ -37,3 +37,48 @@ async def test_event_json_equals_event_out(
     assert [(e.position, e.version, e.type) for e in in_stream] == [
         (x["position"], x["version"], x["type"]) for x in expected[2:]
     ]
+
+
+async def _publish(client: httpx.AsyncClient, chronicle: str, stream: str, *data: object) -> None:
+    events = [{"type": "t", "data": d} for d in data]
+    response = await client.post(
+        f"/chronicles/{chronicle}/streams/{stream}/events", json={"events": events}
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_a_log_reader_sees_changes_made_between_its_pages(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, chronicle: str
+) -> None:
+    """What a catch-up's reader keeps (names) must not hide a delete, a retention change or
+    a new stream made after its first page: each page checks visibility itself."""
+    for n in range(3):
+        for stream in ("a", "b", "c", "d"):
+            await _publish(client, chronicle, stream, f"{stream}{n}")
+    response = await client.put(
+        f"/chronicles/{chronicle}/streams/d/metadata", json={"max_count": 1}
+    )
+    assert response.status_code == 200, response.text
+    cid = await chronicle_id(pool, chronicle)
+    log = event_json.LogJsonReader(cid, None)
+    first, after, full = await log.page(pool, 0, 4)
+    assert full
+    # d0 is hidden by max_count; the page holds 4 visible events.
+    assert [orjson.loads(e.json)["data"] for e in first] == ["a0", "b0", "c0", "a1"]
+
+    streams = f"/chronicles/{chronicle}/streams"
+    response = await client.put(f"{streams}/b/metadata", json={"truncate_before": 2})
+    assert response.status_code == 200, response.text
+    assert (await client.delete(f"{streams}/c", params={"mode": "hard"})).status_code == 204
+    response = await client.put(f"{streams}/d/metadata", json={"max_count": None})
+    assert response.status_code == 200, response.text
+    await _publish(client, chronicle, "e", "e0")
+
+    rest, _, full = await log.page(pool, after, 100)
+    assert not full
+    expected = [
+        EventOut.of(e).model_dump(mode="json")
+        for e in (await reader.read_log(pool, after, 100, cid)).events
+    ]
+    assert [orjson.loads(e.json) for e in rest] == expected
+    assert [x["data"] for x in expected] == ["d1", "a2", "b2", "d2", "e0"]

@@ -24,7 +24,7 @@ from app.domain.names import CHRONICLE_NAME_PATTERN, STREAM_NAME_PATTERN
 from app.domain.patterns import matches_any, parse_patterns
 from app.errors import StreamNotFoundError
 from app.hub.calls import END_OF_INPUT, CallContext, method
-from app.hub.encoding import event_data, event_data_from_json
+from app.hub.encoding import EVENT_DATA, event_data_from_json, event_text
 from app.hub.fanout import LiveEvent
 from app.hub.methods.catalog import Params
 from app.hub.metrics import WS_DELIVERED, WS_SUBSCRIPTIONS
@@ -69,10 +69,11 @@ class SubscribeParams(Params):
 
 
 class Outgoing(NamedTuple):
-    """One event frame's data, serialized, and the cursor key (version or position) it has."""
+    """One event's JSON text in the subscription's format and its cursor key (version or
+    position)."""
 
     key: int
-    data: orjson.Fragment
+    event: str
 
 
 class Follower:
@@ -138,45 +139,44 @@ class Follower:
                 low = min(first[0].position + 1, high)
         return low
 
-    async def page(self, start: int, cid: int | None) -> tuple[list[Outgoing], int, bool]:
-        """The events to deliver from cursor ``start``, the cursor after them, and whether
-        the page was full. ``cid``: the chronicle's id, for the chronicle scope.
+    async def page(
+        self, start: int, cid: int | None, log: event_json.LogJsonReader, size: int
+    ) -> tuple[list[Outgoing], int, bool]:
+        """The events to deliver from cursor ``start`` (``size`` read at most), the cursor
+        after them, and whether the page was full. ``cid``: the chronicle's id, for the
+        chronicle scope; ``log`` reads it (or the global log) and keeps what it learnt
+        between pages.
 
         The global log and chronicles are filtered by type in SQL; the cursor may then
         jump past non-matching events up to what the read could see. A single stream is
         filtered here, over the page its version index yields. Chronicle's own format is
         read as JSON text built by PostgreSQL (storage/event_json.py).
         """
-        p, size = self.params, self.ctx.settings.ws_subscription_page_size
-        pool = self.ctx.pool
+        p, pool = self.params, self.ctx.pool
         self.ctx.fanout.database_reads += 1
         if p.format != "json":
-            return await self._page_of_events(pool, start, cid)
+            return await self._page_of_events(pool, start, cid, size)
         if p.scope != "stream":
-            found, cursor = await event_json.read_log_json(
-                pool, start, size, cid, self.patterns, self.visible
-            )
-            out = [Outgoing(e.position, event_data_from_json(e.json)) for e in found]
-            return out, cursor, len(found) == size
+            found, cursor, full = await log.page(pool, start, size)
+            out = [Outgoing(e.position, e.json) for e in found]
+            return out, cursor, full
         assert p.chronicle is not None and p.stream is not None
         try:
             found = await event_json.read_stream_json(pool, p.chronicle, p.stream, start, size)
         except StreamNotFoundError:
             return [], start, False
         cursor = found[-1].version + 1 if found else start
-        out = [
-            Outgoing(e.version, event_data_from_json(e.json)) for e in found if self._wanted(e.type)
-        ]
+        out = [Outgoing(e.version, e.json) for e in found if self._wanted(e.type)]
         return out, cursor, len(found) == size
 
     async def _page_of_events(
-        self, pool: asyncpg.Pool, start: int, cid: int | None
+        self, pool: asyncpg.Pool, start: int, cid: int | None, size: int
     ) -> tuple[list[Outgoing], int, bool]:
         """``page`` for other formats, from RecordedEvents."""
-        p, size = self.params, self.ctx.settings.ws_subscription_page_size
+        p = self.params
         if p.scope != "stream":
             found = await reader.read_log(pool, start, size, cid, self.patterns, self.visible)
-            out = [Outgoing(e.position, event_data(e, p.format)) for e in found.events]
+            out = [Outgoing(e.position, event_text(e, p.format)) for e in found.events]
             return out, found.next or start, len(found.events) == size
         assert p.chronicle is not None and p.stream is not None
         try:
@@ -187,7 +187,7 @@ class Follower:
             return [], start, False
         cursor = page.events[-1].version + 1 if page.events else start
         out = [
-            Outgoing(e.version, event_data(e, p.format))
+            Outgoing(e.version, event_text(e, p.format))
             for e in page.events
             if self._wanted(e.type)
         ]
@@ -206,6 +206,18 @@ class Follower:
         # Kept exact per event: a stop mid-page reports where to resume.
         self.cursor = key + 1
 
+    async def _deliver_page(self, out: list[Outgoing]) -> None:
+        """Deliver a page read from the database: in one write when the connection has
+        nothing queued, else event by event through its send queue."""
+        if await self.ctx.write_data([o.event for o in out], EVENT_DATA):
+            if out:
+                self.delivered += len(out)
+                WS_DELIVERED.inc(len(out))
+                self.cursor = out[-1].key + 1
+            return
+        for key, event in out:
+            await self._deliver(key, event_data_from_json(event))
+
     def _deliver_now(self, live: LiveEvent) -> bool:
         """``_deliver`` without waiting, called by the shared reader while this subscription
         waits with nothing queued; False when the connection's queue is full."""
@@ -221,18 +233,26 @@ class Follower:
 
     async def catch_up(self) -> None:
         """Deliver from the database until a page comes back short (the next page is read
-        while this one is sent)."""
-        chronicle = self.params.chronicle
+        while this one is sent). Pages start at the configured size and double while they
+        come back full, up to the configured maximum: a short history costs one small
+        read, a long one fewer round trips per event."""
+        settings, chronicle = self.ctx.settings, self.params.chronicle
         # Resolved once per catch-up, not per page (a deleted chronicle fails the next one).
         cid = None if chronicle is None else await catalog.chronicle_id(self.ctx.pool, chronicle)
-        following = asyncio.ensure_future(self.page(self.cursor, cid))
+        log = event_json.LogJsonReader(cid, self.patterns, self.visible)
+        size = settings.ws_subscription_page_size
+        largest = max(size, settings.ws_subscription_max_page_size)
+        following = asyncio.ensure_future(self.page(self.cursor, cid, log, size))
         try:
             while True:
                 out, cursor, full = await following
                 if full:
-                    following = asyncio.ensure_future(self.page(cursor, cid))
-                for key, data in out:
-                    await self._deliver(key, data)
+                    size = min(2 * size, largest)
+                    following = asyncio.ensure_future(self.page(cursor, cid, log, size))
+                    # Writing a page does not yield while the socket takes it: let the next
+                    # read send its query first, so that PostgreSQL works meanwhile.
+                    await asyncio.sleep(0)
+                await self._deliver_page(out)
                 self.cursor = cursor
                 if not full:
                     return
