@@ -76,8 +76,10 @@ class LogJsonReader:
         cid: int | None,
         patterns: list[Pattern] | None,
         chronicle_ids: frozenset[int] | None = None,
+        max_names: int = MAX_NAMES,
     ) -> None:
         self._cid = cid
+        self._max_names = max_names
         self._patterns = patterns
         self._chronicle_ids = chronicle_ids
         # Stream id -> '"chronicle":"…","stream":"…"'.
@@ -102,10 +104,13 @@ class LogJsonReader:
         # By index, as _UNJOINED_COLUMNS lists them: (position, version, type, stream_id,
         # event_id, rest), and log_rows puts any column of its own after them.
         names, full = self._names, len(rows) == limit
-        unknown = {r[3] for r in rows} - names.keys()
+        in_page = {r[3] for r in rows}
+        unknown = in_page - names.keys()
         if unknown:
-            if len(names) + len(unknown) > MAX_NAMES:
+            if len(names) + len(unknown) > self._max_names:
+                # Forget all but what this page needs, which is read again with the rest.
                 names.clear()
+                unknown = in_page
             for sid, chronicle, stream in await conn.fetch(_NAMES, list(unknown)):
                 names[sid] = (
                     f'"chronicle":{orjson.dumps(chronicle).decode()},'

@@ -82,3 +82,21 @@ async def test_a_log_reader_sees_changes_made_between_its_pages(
     ]
     assert [orjson.loads(e.json) for e in rest] == expected
     assert [x["data"] for x in expected] == ["d1", "a2", "b2", "d2", "e0"]
+
+
+async def test_a_log_reader_that_forgets_names_still_names_every_event(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, chronicle: str
+) -> None:
+    """Past its limit a reader forgets the names it kept; a page that mixes forgotten and
+    new streams must still name each of its events."""
+    for stream in ("a", "b", "c"):
+        await _publish(client, chronicle, stream, 1)
+    for stream in ("a", "b", "c"):
+        await _publish(client, chronicle, stream, 2)
+    cid = await chronicle_id(pool, chronicle)
+    log = event_json.LogJsonReader(cid, None, max_names=2)
+    first, cursor, _ = await log.page(pool, 0, 2)  # a, b: the reader keeps 2 names
+    rest, _, _ = await log.page(pool, cursor, 10)  # c is new, a and b come again
+    expected, _ = await event_json.read_log_json(pool, 0, 10, cid, None)
+    assert [e.json for e in first + rest] == [e.json for e in expected]
+    assert [orjson.loads(e.json)["stream"] for e in rest] == ["c", "a", "b", "c"]
