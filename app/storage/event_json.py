@@ -16,6 +16,7 @@ from app.domain.patterns import Pattern
 from app.storage.catalog import readable_stream
 from app.storage.reader import log_rows
 from app.storage.retention import VISIBLE
+from app.storage.stream_names import MAX_NAMES, StreamNames
 
 # Concatenated rather than json_build_object: half the server time per row (EXPLAIN
 # ANALYZE: ~4 us against ~8 us), as only the names need escaping (to_json). concat()
@@ -42,11 +43,10 @@ _UNJOINED_COLUMNS = (
     f"concat({_AFTER_NAMES}) AS rest"
 )
 
-_NAMES = """SELECT s.id, c.name, s.name FROM streams s JOIN chronicles c ON c.id = s.chronicle_id
-WHERE s.id = ANY($1::bigint[])"""
 
-MAX_NAMES = 10_000
-"""Streams whose names one LogJsonReader keeps (it forgets them all past that)."""
+def _json_names(chronicle: str, stream: str) -> str:
+    quoted = orjson.dumps(chronicle).decode(), orjson.dumps(stream).decode()
+    return f'"chronicle":{quoted[0]},"stream":{quoted[1]}'
 
 
 class EventJson(NamedTuple):
@@ -79,11 +79,10 @@ class LogJsonReader:
         max_names: int = MAX_NAMES,
     ) -> None:
         self._cid = cid
-        self._max_names = max_names
         self._patterns = patterns
         self._chronicle_ids = chronicle_ids
         # Stream id -> '"chronicle":"…","stream":"…"'.
-        self._names: dict[int, str] = {}
+        self._names = StreamNames(_json_names, max_names)
 
     async def page(
         self, conn: asyncpg.Pool | asyncpg.Connection, from_position: int, limit: int
@@ -103,25 +102,12 @@ class LogJsonReader:
         )
         # By index, as _UNJOINED_COLUMNS lists them: (position, version, type, stream_id,
         # event_id, rest), and log_rows puts any column of its own after them.
-        names, full = self._names, len(rows) == limit
-        in_page = {r[3] for r in rows}
-        unknown = in_page - names.keys()
-        if unknown:
-            if len(names) + len(unknown) > self._max_names:
-                # Forget all but what this page needs, which is read again with the rest.
-                names.clear()
-                unknown = in_page
-            for sid, chronicle, stream in await conn.fetch(_NAMES, list(unknown)):
-                names[sid] = (
-                    f'"chronicle":{orjson.dumps(chronicle).decode()},'
-                    f'"stream":{orjson.dumps(stream).decode()}'
-                )
-            if not unknown <= names.keys():
-                # Those streams went with their chronicle since the page was read (a
-                # cascade): a read an instant later would not see their events either.
-                rows = [r for r in rows if r[3] in names]
+        full = len(rows) == limit
+        names = await self._names.of(conn, {r[3] for r in rows})
         found = [
-            EventJson(r[0], r[1], r[2], f'{{"event_id":"{r[4]}",{names[r[3]]}{r[5]}') for r in rows
+            EventJson(r[0], r[1], r[2], f'{{"event_id":"{r[4]}",{names[r[3]]}{r[5]}')
+            for r in rows
+            if r[3] in names  # else gone with its chronicle (StreamNames.of)
         ]
         return found, next_position, full
 

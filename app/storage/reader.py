@@ -39,11 +39,14 @@ class EventSlice:
     next: int | None
 
 
-def recorded_event(row: asyncpg.Record) -> RecordedEvent:
+def recorded_event(
+    row: asyncpg.Record, chronicle: str | None = None, stream: str | None = None
+) -> RecordedEvent:
+    """The event of a row of EVENT_COLUMNS; or of a row without the names, given here."""
     return RecordedEvent(
         event_id=row["event_id"],
-        chronicle=row["chronicle"],
-        stream=row["stream"],
+        chronicle=row["chronicle"] if chronicle is None else chronicle,
+        stream=row["stream"] if stream is None else stream,
         version=row["version"],
         position=row["position"],
         type=row["type"],
