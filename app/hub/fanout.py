@@ -31,19 +31,11 @@ from app.hub.encoding import event_data
 from app.schemas.cloudevents import EventFormatName
 from app.storage import reader
 from app.storage.notifications import Listener
-from app.storage.stream_names import StreamNames
+from app.storage.stream_names import StreamNames, named
 
 log = structlog.get_logger(__name__)
 
 RETRY_DELAY = 0.5
-# Over events e alone: a page is a plain range of the position index (the names come from
-# StreamNames). Joined per event to streams, it was planned as a scan of every stream's
-# events on a young database, 15-25 ms per read at 100,000 events, after every commit.
-_COLUMNS = (
-    "e.event_id, e.stream_id, e.chronicle_id, e.version, e.position, e.type, "
-    "e.data::text AS data, e.data_bin, e.content_type, e.metadata::text AS metadata, "
-    "e.recorded_at, e.source_timestamp, e.client_id"
-)
 APPLICATION_NAME = "chronicle-fanout"
 
 
@@ -165,7 +157,7 @@ class Fanout:
         # on release), and this one runs after every commit while anyone subscribes.
         self._dsn = dsn
         self._conn: asyncpg.Connection | None = None
-        self._names: StreamNames[tuple[str, str]] = StreamNames(lambda c, s: (c, s))
+        self._names: StreamNames[tuple[str, str]] = StreamNames(named)
         self._listener = listener
         self._page_size = page_size
         self._poll_interval = poll_interval
@@ -285,7 +277,13 @@ class Fanout:
                     self._dsn, server_settings={"application_name": APPLICATION_NAME}
                 )
             rows, next_position = await reader.log_rows(
-                self._conn, cursor, self._page_size, None, None, _COLUMNS, joined=False
+                self._conn,
+                cursor,
+                self._page_size,
+                None,
+                None,
+                reader.UNJOINED_EVENT_COLUMNS,
+                joined=False,
             )
             names = await self._names.of(self._conn, {r["stream_id"] for r in rows})
             self.reads += 1
@@ -299,10 +297,10 @@ class Fanout:
     def _dispatch(self, rows: list[asyncpg.Record], names: Mapping[int, tuple[str, str]]) -> None:
         everything, by_chronicle, by_stream = self._everything, self._by_chronicle, self._by_stream
         for row in rows:
-            named = names.get(row["stream_id"])
-            if named is None:
+            pair = names.get(row["stream_id"])
+            if pair is None:
                 continue  # gone with its chronicle (StreamNames.of)
-            chronicle, stream = named
+            chronicle, stream = pair
             live: LiveEvent | None = None
             for feeds in (
                 everything,

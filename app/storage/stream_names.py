@@ -19,6 +19,11 @@ _NAMES = """SELECT s.id, c.name, s.name FROM streams s JOIN chronicles c ON c.id
 WHERE s.id = ANY($1::bigint[])"""
 
 
+def named(chronicle: str, stream: str) -> tuple[str, str]:
+    """The names as they are, for ``StreamNames(named)``."""
+    return chronicle, stream
+
+
 class StreamNames(Generic[T]):
     """Stream id -> ``render(chronicle, stream)``, read on first need and kept."""
 

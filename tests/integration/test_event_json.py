@@ -82,6 +82,9 @@ async def test_a_log_reader_sees_changes_made_between_its_pages(
     ]
     assert [orjson.loads(e.json) for e in rest] == expected
     assert [x["data"] for x in expected] == ["d1", "a2", "b2", "d2", "e0"]
+    assert [(x["chronicle"], x["stream"]) for x in expected] == [
+        (chronicle, s) for s in ("d", "a", "b", "d", "e")
+    ]
 
 
 async def test_a_log_reader_that_forgets_names_still_names_every_event(
