@@ -283,7 +283,6 @@ class Fanout:
                 None,
                 None,
                 reader.UNJOINED_EVENT_COLUMNS,
-                joined=False,
             )
             names = await self._names.of(self._conn, {r["stream_id"] for r in rows})
             self.reads += 1

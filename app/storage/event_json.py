@@ -98,7 +98,6 @@ class LogJsonReader:
             self._patterns,
             _UNJOINED_COLUMNS,
             self._chronicle_ids,
-            joined=False,
         )
         # By index, as _UNJOINED_COLUMNS lists them: (position, version, type, stream_id,
         # event_id, rest), and log_rows puts any column of its own after them.

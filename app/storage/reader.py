@@ -197,7 +197,6 @@ async def read_log(
         patterns,
         UNJOINED_EVENT_COLUMNS,
         chronicle_ids,
-        joined=False,
     )
     names = await StreamNames(named).of(conn, {r["stream_id"] for r in rows})
     events = [
@@ -216,15 +215,12 @@ async def log_rows(
     patterns: list[Pattern] | None,
     columns: str,
     chronicle_ids: frozenset[int] | None = None,
-    *,
-    joined: bool = True,
 ) -> tuple[list[asyncpg.Record], int]:
-    """The rows (``columns`` over events e, streams s, chronicles c; they must include
-    e.position) of ``read_log`` and where the next page starts. ``chronicle_ids`` (None:
-    all) keeps only events of those chronicles; like ``patterns``, it makes a short page
-    end at the store's last position. ``joined=False``: ``columns`` are over events e
-    alone, and the page is a plain range of the events index (retention.visible_unjoined).
-    """
+    """The rows (``columns`` over events e alone, e.g. UNJOINED_EVENT_COLUMNS; they must
+    include e.position) of ``read_log`` and where the next page starts: a plain range of
+    the position index, visibility checked per statement (retention.visible_unjoined).
+    ``chronicle_ids`` (None: all) keeps only events of those chronicles; like ``patterns``,
+    it makes a short page end at the store's last position."""
     if patterns == []:
         return [], from_position
     params: list[object] = [from_position]
@@ -238,13 +234,13 @@ async def log_rows(
         params.append(list(chronicle_ids))
         conditions.append(f"e.chronicle_id = ANY(${len(params)}::bigint[])")
         scope.append(f"s.chronicle_id = ANY(${len(params)}::bigint[])")
-    conditions.append(VISIBLE if joined else visible_unjoined(" AND ".join(scope)))
+    conditions.append(visible_unjoined(" AND ".join(scope)))
     if patterns is not None:
         params.append(patterns_regex(patterns))
         conditions.append(f"e.type ~ ${len(params)}")
     params.append(limit)
     page = (
-        f"SELECT {columns} {_FROM if joined else 'FROM events e'} "
+        f"SELECT {columns} FROM events e "
         f"WHERE {' AND '.join(conditions)} ORDER BY e.position LIMIT ${len(params)}"
     )
     if patterns is None and chronicle_ids is None:
