@@ -41,14 +41,6 @@ def event_json(e: RecordedEvent) -> orjson.Fragment:
     )
 
 
-def event_data(e: RecordedEvent, format: EventFormatName) -> orjson.Fragment:
-    """The data of one subscription event frame, serialized."""
-    event = (
-        orjson.Fragment(orjson.dumps(cloudevent(e))) if format == "cloudevents" else (event_json(e))
-    )
-    return orjson.Fragment(orjson.dumps({"kind": "event", "event": event}))
-
-
 EVENT_DATA = ('{"kind":"event","event":', "}")
 """What the data of a subscription event frame puts before and after the event's JSON."""
 
@@ -62,3 +54,8 @@ def event_text(e: RecordedEvent, format: EventFormatName) -> str:
 def event_data_from_json(event: str) -> orjson.Fragment:
     """The data of one subscription event frame around an event's JSON text."""
     return orjson.Fragment(EVENT_DATA[0] + event + EVENT_DATA[1])
+
+
+def event_data(e: RecordedEvent, format: EventFormatName) -> orjson.Fragment:
+    """The data of one subscription event frame, serialized."""
+    return event_data_from_json(event_text(e, format))

@@ -186,9 +186,11 @@ async def read_log(
     cid: int | None = None,
     patterns: list[Pattern] | None = None,
     chronicle_ids: frozenset[int] | None = None,
+    names: StreamNames[tuple[str, str]] | None = None,
 ) -> EventSlice:
     """``read_all`` for a chronicle already resolved to its id (None: every chronicle): a
-    follower reading page after page resolves the name once."""
+    follower reading page after page resolves the name once, and passes the same ``names``
+    to keep the streams' names between pages."""
     rows, next_position = await log_rows(
         conn,
         from_position,
@@ -198,11 +200,11 @@ async def read_log(
         UNJOINED_EVENT_COLUMNS,
         chronicle_ids,
     )
-    names = await StreamNames(named).of(conn, {r["stream_id"] for r in rows})
+    known = await (names or StreamNames(named)).of(conn, {r["stream_id"] for r in rows})
     events = [
-        recorded_event(r, *names[r["stream_id"]])
+        recorded_event(r, *known[r["stream_id"]])
         for r in rows
-        if r["stream_id"] in names  # else gone with its chronicle (StreamNames.of)
+        if r["stream_id"] in known  # else gone with its chronicle (StreamNames.of)
     ]
     return EventSlice(events=events, next=next_position)
 

@@ -32,6 +32,7 @@ from app.schemas.cloudevents import FORMAT_DESCRIPTION, EventFormatName
 from app.schemas.events import Nanoseconds
 from app.storage import catalog, event_json, reader
 from app.storage.reader import Direction
+from app.storage.stream_names import StreamNames, named
 
 
 class TimeStart(Params):
@@ -90,6 +91,8 @@ class Follower:
         # feed alike (None: all of them). Fixed when the subscription starts: chronicles
         # granted later are not added.
         self.visible: frozenset[int] | None = None
+        # Names of the streams it has read, for pages of other formats than Chronicle's.
+        self.names: StreamNames[tuple[str, str]] = StreamNames(named)
 
     async def resolve_start(self) -> None:
         """Fix the cursor (and fail early on an unknown chronicle)."""
@@ -175,7 +178,9 @@ class Follower:
         """``page`` for other formats, from RecordedEvents."""
         p = self.params
         if p.scope != "stream":
-            found = await reader.read_log(pool, start, size, cid, self.patterns, self.visible)
+            found = await reader.read_log(
+                pool, start, size, cid, self.patterns, self.visible, self.names
+            )
             out = [Outgoing(e.position, event_text(e, p.format)) for e in found.events]
             return out, found.next or start, len(found.events) == size
         assert p.chronicle is not None and p.stream is not None
