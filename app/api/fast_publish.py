@@ -21,6 +21,7 @@ import re
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import events
@@ -48,17 +49,6 @@ def _plain_json(scope: Scope) -> bool:
     return content_type.split(b";")[0].strip().lower() == b"application/json"
 
 
-async def _body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            raise _Disconnected
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
 def _replay(body: bytes, receive: Receive) -> Receive:
     """A ``receive`` that gives ``body`` once more, then what the connection gives."""
     sent = False
@@ -71,10 +61,6 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replayed
-
-
-class _Disconnected(Exception):
-    pass
 
 
 class PublishFastPath:
@@ -102,9 +88,10 @@ class PublishFastPath:
             await self.fallback(scope, receive, send)
             return
         chronicle, stream = match[1], match[2]
+        request = Request(scope, receive)
         try:
-            body = await _body(receive)
-        except _Disconnected:
+            body = await request.body()
+        except ClientDisconnect:
             return
         try:
             publish = (
@@ -122,7 +109,6 @@ class PublishFastPath:
         scope["route"] = self.route
         scope["endpoint"] = events.publish_events
         scope["path_params"] = {"chronicle": chronicle, "stream": stream}
-        request = Request(scope, receive)
         try:
             await self.requirement(request)
             response = await events.publish_response(request, chronicle, stream, publish)
