@@ -47,7 +47,7 @@ from app.domain.patterns import parse_patterns, patterns_regex
 from app.errors import SubscriptionNotFoundError
 from app.storage.groups import notify
 from app.storage.reader import EVENT_COLUMNS, recorded_event
-from app.storage.retention import VISIBLE
+from app.storage.retention import visible_unjoined
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,13 +190,19 @@ async def _read(conn: asyncpg.Connection, g: asyncpg.Record, buffer_size: int) -
     if room <= 0:
         return
     params: list[object] = [g["id"], g["read_cursor"], room]
-    conditions = ["e.position >= $2", VISIBLE]
+    conditions = ["e.position >= $2"]
+    scope = ["true"]
     if g["chronicle_id"] is not None:
         params.append(g["chronicle_id"])
         conditions.append(f"e.chronicle_id = ${len(params)}")
+        scope.append(f"s.chronicle_id = ${len(params)}")
     if g["stream"] is not None:
+        # A stream's id never changes (deletes keep the row), so it is looked up once per
+        # statement; the page is then a range of the stream's events.
         params.append(g["stream"])
-        conditions.append(f"s.name = ${len(params)}")
+        scope.append(f"s.name = ${len(params)}")
+        conditions.append(f"e.stream_id = (SELECT s.id FROM streams s WHERE {' AND '.join(scope)})")
+    conditions.append(visible_unjoined(" AND ".join(scope)))
     if g["types"] is not None:
         params.append(patterns_regex(parse_patterns(g["types"])))
         conditions.append(f"e.type ~ ${len(params)}")
@@ -206,7 +212,7 @@ async def _read(conn: asyncpg.Connection, g: asyncpg.Record, buffer_size: int) -
         f"""
         WITH h AS (SELECT coalesce(max(position), 0) AS horizon FROM events),
         page AS MATERIALIZED (
-            SELECT e.position, e.event_id FROM events e JOIN streams s ON s.id = e.stream_id
+            SELECT e.position, e.event_id FROM events e
             WHERE {" AND ".join(conditions)} ORDER BY e.position LIMIT $3
         ),
         ins AS (

@@ -283,3 +283,54 @@ async def test_a_group_of_everything_filters_by_type(
     await sub.ack(item)
     await sub.stop()
     assert (await client.delete(f"/subscriptions/{name}")).status_code == 204
+
+
+async def test_groups_skip_what_retention_and_deletes_hide_in_every_scope(
+    conn: Connection, client: httpx.AsyncClient, chronicle: str
+) -> None:
+    # A group on a stream that does not exist yet finds it once it does.
+    await create_group(client, chronicle, "later", stream="later")
+    await publish(client, chronicle, "a", 0, 1, 2)
+    truncated = await client.put(
+        f"/chronicles/{chronicle}/streams/a/metadata", json={"truncate_before": 2}
+    )
+    assert truncated.status_code == 200, truncated.text
+    await publish(client, chronicle, "b", 3)
+    assert (await client.delete(f"/chronicles/{chronicle}/streams/b")).status_code == 204
+    await publish(client, chronicle, "c", 4)
+    await create_group(client, chronicle, "whole")
+    await create_group(client, chronicle, "one", stream="a")
+    everything = f"all-{chronicle}"
+    created = await client.put(
+        f"/subscriptions/{everything}", json={"start": "start", "types": ["t"]}
+    )
+    assert created.status_code == 201, created.text
+
+    async def data(group: str, count: int, chronicle: str | None = chronicle) -> list[object]:
+        sub = await conn.connect_subscription(group, chronicle)
+        items = await take(sub, count)
+        await sub.ack(*items)
+        await sub.stop()
+        return [i.event["data"] for i in items]
+
+    assert await data("whole", 2) == [2, 4]
+    assert await data("one", 1) == [2]
+    # The server-wide group sees other tests' chronicles too: only this one's events count.
+    sub = await conn.connect_subscription(everything)
+    mine: list[object] = []
+    async with asyncio.timeout(TIMEOUT):
+        async for item in sub:
+            await sub.ack(item)
+            if item.event["chronicle"] == chronicle:
+                mine.append(item.event["data"])
+            if len(mine) == 2:
+                break
+    await sub.stop()
+    assert mine == [2, 4]
+    assert (await client.delete(f"/subscriptions/{everything}")).status_code == 204
+
+    await publish(client, chronicle, "later", 5)
+    await publish(client, chronicle, "a", 6)
+    assert await data("later", 1) == [5]
+    assert await data("one", 1) == [6]
+    assert conn.errors == []
