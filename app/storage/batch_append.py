@@ -116,10 +116,11 @@ ins AS (
     RETURNING position, stream_id, chronicle_id, version, recorded_at, type, event_id
 ),
 latest AS (
-    -- One row per (stream, type): ON CONFLICT may not touch the same row twice.
+    -- One row per (stream, type): ON CONFLICT may not touch the same row twice. Hashed,
+    -- not sorted: this runs under the append lock.
     INSERT INTO latest_events (stream_id, type, chronicle_id, position)
-    SELECT DISTINCT ON (stream_id, type) stream_id, type, chronicle_id, position FROM ins
-    ORDER BY stream_id, type, position DESC
+    SELECT stream_id, type, chronicle_id, max(position) FROM ins
+    GROUP BY stream_id, type, chronicle_id
     ON CONFLICT (stream_id, type) DO UPDATE SET position = excluded.position
 ),
 upd AS (
