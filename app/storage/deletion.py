@@ -59,6 +59,8 @@ async def delete_chronicle(pool: asyncpg.Pool, name: str) -> None:
         deleted = await conn.fetchval("DELETE FROM chronicles WHERE name = $1 RETURNING id", name)
         if deleted is None:
             raise ChronicleNotFoundError(f"chronicle {name!r} does not exist", chronicle=name)
+        # Events have no foreign key to cascade along (migration 0008).
+        await conn.execute("DELETE FROM events WHERE chronicle_id = $1", deleted)
         await _wake_followers(conn)
 
 

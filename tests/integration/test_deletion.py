@@ -76,14 +76,13 @@ async def test_deleting_a_chronicle_removes_its_streams_and_events(
     for stream in ("a", "b"):
         path = f"/chronicles/{chronicle}/streams/{stream}"
         assert (await _publish(client, path, 2)).status_code == 201
+    cid = await pool.fetchval("SELECT id FROM chronicles WHERE name = $1", chronicle)
+    assert await pool.fetchval("SELECT count(*) FROM events WHERE chronicle_id = $1", cid) == 4
     assert (await client.delete(f"/chronicles/{chronicle}")).status_code == 204
     assert_problem(await client.get(f"/chronicles/{chronicle}"), 404, "chronicle_not_found")
-    left = await pool.fetchval(
-        "SELECT count(*) FROM events e JOIN chronicles c ON c.id = e.chronicle_id "
-        "WHERE c.name = $1",
-        chronicle,
-    )
-    assert left == 0
+    for table in ("events", "streams", "latest_events"):
+        left = await pool.fetchval(f"SELECT count(*) FROM {table} WHERE chronicle_id = $1", cid)
+        assert left == 0, f"{table} kept {left} rows of the deleted chronicle"
     # The name is free again, and starts empty.
     assert (await client.post("/chronicles", json={"name": chronicle})).status_code == 201
     assert (await client.get(f"/chronicles/{chronicle}/streams")).json()["items"] == []
