@@ -4,8 +4,8 @@ EXPLAIN ANALYZE of a 1,000-row batch append (storage/batch_append.py): 30 ms, of
 the composite key's per-row check was 7 ms, all of it spent under the append lock that
 serializes batches. Every event row is written by an append statement that takes its
 stream id and chronicle id from the stream row it holds FOR UPDATE, and streams are only
-ever deleted with their chronicle, whose delete now removes the chronicle's events first
-(storage/deletion.py). The check could therefore never fail.
+ever deleted with their chronicle, whose delete now removes the chronicle's events in the
+same transaction (storage/deletion.py). The check could therefore never fail.
 
 Revision ID: 0008
 Revises: 0007
