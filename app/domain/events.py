@@ -74,10 +74,22 @@ def _same_json(stored: str | None, sent: str | None) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class AppendedEvent:
+    """An appended event's id and the numbers the store gave it: all a publisher is told
+    back. Four fields, not RecordedEvent's thirteen: one is built per event of every
+    append, on the server's busiest path."""
+
+    event_id: UUID
+    version: int
+    position: int
+    recorded_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class AppendResult:
     """What a publish wrote (or, for an idempotent repeat, had written before)."""
 
-    events: list[RecordedEvent]
+    events: list[AppendedEvent]
     stream_version: int
     created_stream: bool
     duplicate: bool

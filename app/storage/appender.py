@@ -1,10 +1,8 @@
 """Appending events: expected-version checks, idempotency, and commit-ordered positions."""
 
-from uuid import UUID
-
 import asyncpg
 
-from app.domain.events import AppendResult, NewEvent, RecordedEvent
+from app.domain.events import AppendedEvent, AppendResult, NewEvent, RecordedEvent
 from app.domain.expected_version import ExpectedState, ExpectedVersion, is_satisfied
 from app.domain.retention import DeleteMode, recreates_soft_deleted
 from app.errors import EventIdReusedError, WrongExpectedVersionError
@@ -170,7 +168,9 @@ async def _append(
         repeat = await _idempotent_repeat(conn, chronicle, stream, events)
         if repeat is not None:
             return AppendResult(
-                events=repeat,
+                events=[
+                    AppendedEvent(e.event_id, e.version, e.position, e.recorded_at) for e in repeat
+                ],
                 stream_version=row["version"],
                 created_stream=False,
                 duplicate=True,
@@ -193,7 +193,8 @@ async def _append(
             chronicle=chronicle,
             stream=stream,
         ) from error
-    return _written(chronicle, stream, events, written, created or recreate)
+    assert len(written) == len(events), "one written row per event"
+    return _written(written, created or recreate)
 
 
 async def _write(
@@ -221,22 +222,13 @@ async def _write(
     )
 
 
-def _written(
-    chronicle: str,
-    stream: str,
-    events: list[NewEvent],
-    written: list[asyncpg.Record],
-    created: bool,
-) -> AppendResult:
-    recorded = [
-        _recorded(
-            chronicle, stream, event, w["event_id"], w["version"], w["position"], w["recorded_at"]
-        )
-        for event, w in zip(events, written, strict=True)
+def _written(written: list[asyncpg.Record], created: bool) -> AppendResult:
+    appended = [
+        AppendedEvent(w["event_id"], w["version"], w["position"], w["recorded_at"]) for w in written
     ]
     return AppendResult(
-        events=recorded,
-        stream_version=recorded[-1].version,
+        events=appended,
+        stream_version=appended[-1].version,
         created_stream=created,
         duplicate=False,
     )
@@ -244,32 +236,6 @@ def _written(
 
 def _shown(expected: ExpectedVersion) -> str | int:
     return expected if isinstance(expected, int) else expected.value
-
-
-def _recorded(
-    chronicle: str,
-    stream: str,
-    e: NewEvent,
-    event_id: UUID,
-    version: int,
-    position: int,
-    recorded_at: int,
-) -> RecordedEvent:
-    return RecordedEvent(
-        event_id=event_id,
-        chronicle=chronicle,
-        stream=stream,
-        version=version,
-        position=position,
-        type=e.type,
-        json_data=e.json_data,
-        binary_data=e.binary_data,
-        content_type=e.content_type,
-        metadata=e.metadata,
-        recorded_at=recorded_at,
-        source_timestamp=e.source_timestamp,
-        client_id=e.client_id,
-    )
 
 
 async def _idempotent_repeat(

@@ -15,7 +15,7 @@ from enum import Enum
 
 import asyncpg
 
-from app.domain.events import AppendResult, NewEvent, RecordedEvent
+from app.domain.events import AppendedEvent, AppendResult, NewEvent
 from app.domain.expected_version import ExpectedVersion
 from app.storage.appender import APPEND_LOCK, NOTIFY_CHANNEL
 
@@ -234,24 +234,11 @@ def _outcomes(appends: Sequence[BatchAppend], rows: list[asyncpg.Record]) -> lis
 
 
 def _result(append: BatchAppend, rows: list[asyncpg.Record]) -> AppendResult:
-    recorded = [
-        RecordedEvent(
-            event_id=row["event_id"],
-            chronicle=append.chronicle,
-            stream=append.stream,
-            version=row["version"],
-            position=row["position"],
-            type=e.type,
-            json_data=e.json_data,
-            binary_data=e.binary_data,
-            content_type=e.content_type,
-            metadata=e.metadata,
-            recorded_at=row["recorded_at"],
-            source_timestamp=e.source_timestamp,
-            client_id=e.client_id,
-        )
-        for e, row in zip(append.events, rows, strict=True)
+    written = [
+        AppendedEvent(row["event_id"], row["version"], row["position"], row["recorded_at"])
+        for row in rows
     ]
+    assert len(written) == len(append.events), "one written row per event of the append"
     return AppendResult(
-        events=recorded, stream_version=recorded[-1].version, created_stream=False, duplicate=False
+        events=written, stream_version=written[-1].version, created_stream=False, duplicate=False
     )
