@@ -193,8 +193,7 @@ async def _append(
             chronicle=chronicle,
             stream=stream,
         ) from error
-    assert len(written) == len(events), "one written row per event"
-    return _written(written, created or recreate)
+    return written_result(written, len(events), created or recreate)
 
 
 async def _write(
@@ -222,10 +221,13 @@ async def _write(
     )
 
 
-def _written(written: list[asyncpg.Record], created: bool) -> AppendResult:
+def written_result(written: list[asyncpg.Record], count: int, created: bool) -> AppendResult:
+    """The result of an append of ``count`` events from the rows its statement returned
+    (event_id, version, position, recorded_at), in version order."""
     appended = [
         AppendedEvent(w["event_id"], w["version"], w["position"], w["recorded_at"]) for w in written
     ]
+    assert len(appended) == count, "one written row per event"
     return AppendResult(
         events=appended,
         stream_version=appended[-1].version,

@@ -15,9 +15,9 @@ from enum import Enum
 
 import asyncpg
 
-from app.domain.events import AppendedEvent, AppendResult, NewEvent
+from app.domain.events import AppendResult, NewEvent
 from app.domain.expected_version import ExpectedVersion
-from app.storage.appender import APPEND_LOCK, NOTIFY_CHANNEL
+from app.storage.appender import APPEND_LOCK, NOTIFY_CHANNEL, written_result
 
 
 class Outcome(Enum):
@@ -229,16 +229,10 @@ def _outcomes(appends: Sequence[BatchAppend], rows: list[asyncpg.Record]) -> lis
         elif not check["ok"]:
             outcomes.append(BatchOutcome(Outcome.WRONG_VERSION, actual=check["before"]))
         else:
-            outcomes.append(BatchOutcome(Outcome.WRITTEN, _result(append, written[number])))
+            outcomes.append(
+                BatchOutcome(
+                    Outcome.WRITTEN,
+                    written_result(written[number], len(append.events), created=False),
+                )
+            )
     return outcomes
-
-
-def _result(append: BatchAppend, rows: list[asyncpg.Record]) -> AppendResult:
-    written = [
-        AppendedEvent(row["event_id"], row["version"], row["position"], row["recorded_at"])
-        for row in rows
-    ]
-    assert len(written) == len(append.events), "one written row per event of the append"
-    return AppendResult(
-        events=written, stream_version=written[-1].version, created_stream=False, duplicate=False
-    )
